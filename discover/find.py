@@ -1,0 +1,323 @@
+"""The discovery pipeline: data -> derivatives -> library -> sparse path -> equation.
+
+:func:`find` runs the stages of DESIGN.md in one direction and returns a :class:`Discovery`
+holding the equation(s), the whole sparsity path and every choice it made, so that the JSON
+it writes says how each number came about.
+
+How the finite-difference stencil is chosen (``accuracy="auto"``)
+-----------------------------------------------------------------
+The path is computed with stencils of accuracy 2, 4 and 6.  A model is *stable* when each of
+its coefficients, refitted with the neighbouring stencils, moves by less than half its own
+size: a physical coefficient does not depend on the stencil, while a term that only soaks
+up truncation error changes by about an order of magnitude from one stencil order to the
+next.  Among stable models the criterion (default: one-standard-error rule on block
+cross-validation) picks one per stencil, and the stencil whose pick has the lowest held-out
+error wins.  No threshold is tuned by hand.
+
+Examples
+--------
+>>> from discover.datasets import make_dataset
+>>> d = find(make_dataset("advection_diffusion", nx=128, nt=51), "u")
+>>> print(d.equations[0])
+u_t = -1.0*u_x + 0.05*u_xx
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from .differentiate import METHODS, differentiate
+from .equation import Equation, TermEstimate
+from .io import DataError, Samples, load
+from .library import Library
+from .select import CRITERIA, SparsityPath, block_folds, effective_size, sparsity_path
+
+__all__ = ["Discovery", "find"]
+
+logger = logging.getLogger(__name__)
+
+#: finite-difference accuracies tried by ``accuracy="auto"``
+AUTO_ACCURACIES = (2, 4, 6)
+#: a coefficient that moves by more than this fraction of itself between stencils is unstable
+STABILITY = 0.5
+
+
+@dataclass
+class Discovery:
+    """What :func:`find` found, and how.
+
+    Attributes
+    ----------
+    equations : list of Equation
+        One per field.
+    paths : dict
+        Field -> the :class:`~discover.select.SparsityPath` of the chosen derivatives.
+    library : Library
+    samples : Samples
+    settings : dict
+        Every setting used, including the choices made automatically.
+    diagnostics : dict
+        Per field: the held-out error of the pick for each derivative variant.
+    """
+
+    equations: list[Equation]
+    paths: dict[str, SparsityPath]
+    library: Library
+    samples: Samples
+    settings: dict[str, Any]
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.equations)
+
+    def _repr_latex_(self) -> str:
+        body = r" \\ ".join(e.to_latex() for e in self.equations)
+        return (
+            rf"$\begin{{aligned}} {body} \end{{aligned}}$"
+            if len(self.equations) > 1
+            else f"${body}$"
+        )
+
+    def to_latex(self, **settings) -> str:
+        """A LaTeX ``equation`` (or ``align``) environment of the equation(s)."""
+        lines = [e.to_latex(**settings).replace(" = ", " &= ", 1) for e in self.equations]
+        if len(lines) == 1:
+            return "\\begin{equation}\n  " + lines[0].replace("&=", "=") + "\n\\end{equation}\n"
+        return "\\begin{align}\n  " + " \\\\\n  ".join(lines) + "\n\\end{align}\n"
+
+    def to_dict(self, *, include_path: bool = True) -> dict[str, Any]:
+        s = self.samples
+        out: dict[str, Any] = {
+            "equations": [e.to_dict() for e in self.equations],
+            "data": {
+                "file": s.source,
+                "var": ",".join(s.names.get(f, f) for f in s.fields),
+                "fields": list(s.fields),
+                "coords": list(s.coords),
+                "names": dict(s.names),
+                "layout": s.layout,
+                "n_samples": s.n_samples,
+                "units": dict(s.units),
+                "time_unit": s.time_unit,
+                "time_origin": s.time_origin,
+            },
+            "settings": self.settings,
+            "diagnostics": self.diagnostics,
+            "version": __version__,
+        }
+        if include_path:
+            out["path"] = {f: p.table() for f, p in self.paths.items()}
+        return out
+
+
+def _features_table(
+    feats: xr.Dataset, library: Library, field_: str, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    arrays = {k: feats[k].values[rows] for k in feats.data_vars}
+    X = library.matrix(arrays)
+    y = arrays[library.time_derivative(field_).name]
+    return X, y
+
+
+def _variants(method: str, accuracy: int | str) -> list[dict]:
+    if method != "fd":
+        return [{}]
+    if accuracy == "auto":
+        return [{"accuracy": a} for a in AUTO_ACCURACIES]
+    if not isinstance(accuracy, int) or accuracy < 1:
+        raise DataError(f"accuracy must be 'auto' or a whole number >= 1, not {accuracy!r}")
+    return [{"accuracy": a} for a in sorted({max(2, accuracy - 2), accuracy, accuracy + 2})]
+
+
+def find(
+    data: str | Path | xr.Dataset | xr.DataArray | Samples,
+    var: str | Sequence[str] | None = None,
+    *,
+    time: str | None = None,
+    coords: Sequence[str] | None = None,
+    time_unit: str = "days",
+    method: str = "auto",
+    accuracy: int | str = "auto",
+    max_order: int = 3,
+    degree: int = 2,
+    extra: Sequence[str] = (),
+    include_constant: bool = True,
+    select: str = "1se",
+    regressor: str = "stlsq",
+    n_folds: int = 5,
+    seed: int = 0,
+) -> Discovery:
+    """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
+
+    Parameters
+    ----------
+    data : path, Dataset, DataArray or Samples
+        The measurements (see :func:`discover.io.load`).
+    var : str or sequence of str
+        Field variable(s); one equation per field.
+    time, coords, time_unit
+        Passed to :func:`discover.io.load`.
+    method : {"auto", "fd", "savgol", "spectral"}
+        How derivatives are computed. ``auto`` uses finite differences on grids.
+    accuracy : "auto" or int
+        Finite-difference accuracy; ``auto`` chooses it by held-out error among stable
+        models (see the module notes). An integer uses that stencil (its neighbours still
+        serve the stability check).
+    max_order, degree, extra, include_constant
+        The candidate library (see :class:`discover.library.Library`).
+    select : {"1se", "cv", "bic", "aic"}
+        Selection criterion over the path (see :mod:`discover.select`).
+    regressor : str
+        Sparse regressor (see :data:`discover.regress.REGRESSORS`).
+    n_folds : int
+        Cross-validation folds of space–time blocks.
+    seed : int
+        Seed of the fold assignment.
+
+    Returns
+    -------
+    Discovery
+    """
+    if select not in CRITERIA:
+        raise DataError(
+            f"unknown selection criterion '{select}'; valid criteria: "
+            + ", ".join(repr(c) for c in CRITERIA)
+        )
+    valid_methods = ("auto", *METHODS)
+    if method not in valid_methods:
+        raise DataError(
+            f"unknown method '{method}'; valid methods: "
+            + ", ".join(repr(m) for m in valid_methods)
+        )
+    if isinstance(data, Samples):
+        samples = data
+    else:
+        if var is None:
+            raise DataError("no variable given; name the field with var= / --var")
+        samples = load(data, var, time=time, coords=coords, time_unit=time_unit)
+    if method == "auto":
+        if samples.layout != "grid":
+            raise DataError(
+                f"the {samples.layout} layout needs the neural method, which is not available "
+                "yet; give gridded data"
+            )
+        method = "fd"
+    if samples.grid is None:
+        raise DataError(
+            f"the '{method}' method needs gridded data, but the layout is '{samples.layout}'"
+        )
+    try:
+        library = Library(
+            samples.fields,
+            samples.coords,
+            max_order=max_order,
+            degree=degree,
+            extra=extra,
+            include_constant=include_constant,
+        )
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    variants = _variants(method, accuracy)
+    needed = library.derivatives_needed()
+    feats = [differentiate(samples, needed, method=method, **v) for v in variants]
+    # rows where every variant and every feature is finite: comparisons use the same rows
+    rows = np.ones(samples.grid[samples.fields[0]].shape, dtype=bool)
+    for f in feats:
+        for name in f.data_vars:
+            rows &= np.isfinite(f[name].values)
+    if rows.sum() <= len(library):
+        raise DataError(
+            f"only {int(rows.sum())} grid points have every derivative (edges are trimmed and "
+            f"gaps spread); the {len(library)}-term library needs more: a finer grid, a "
+            "lower --max-order or a smaller --degree"
+        )
+    mesh = np.meshgrid(*[samples.grid[c].values for c in samples.coords], indexing="ij")
+    points = np.stack([m[rows] for m in mesh], axis=1)
+    folds = block_folds(points, n_folds=n_folds, seed=seed)
+
+    equations, paths, diagnostics = [], {}, {}
+    chosen_variants = {}
+    for fld in samples.fields:
+        tables = [_features_table(f, library, fld, rows) for f in feats]
+        if not np.any(tables[0][1]):
+            raise DataError(
+                f"the time derivative of '{fld}' is zero everywhere; nothing to explain"
+            )
+        results = []
+        for i, (X, y) in enumerate(tables):
+            full = np.linalg.lstsq(X, y, rcond=None)[0]
+            resid = np.full(rows.shape, np.nan)
+            resid[rows] = y - X @ full
+            path = sparsity_path(
+                X, y, library.names, folds=folds, regressor=regressor, n_eff=effective_size(resid)
+            )
+            neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(tables)]
+            unstable = set()
+            for c in path.candidates:
+                idx = list(c.support)
+                if not idx:
+                    continue
+                for j in neighbours:
+                    Xj, yj = tables[j]
+                    cj = np.linalg.lstsq(Xj[:, idx], yj, rcond=None)[0]
+                    if np.any(np.abs(cj - c.coef[idx]) > STABILITY * np.abs(c.coef[idx])):
+                        unstable.add(c.support)
+                        break
+            path.mark_unstable(unstable)
+            best = path.best(select)
+            results.append((best.cv, i, path, best))
+            logger.info("%s %s: %s (cv %.3g)", fld, variants[i], best.terms, best.cv)
+        if accuracy == "auto" or method != "fd":
+            _, i, path, best = min(results, key=lambda r: (r[0], r[1]))
+        else:
+            i = next(k for k, v in enumerate(variants) if v.get("accuracy") == accuracy)
+            _, _, path, best = results[i]
+        chosen_variants[fld] = variants[i]
+        ci = best.interval()
+        terms = [
+            TermEstimate(library.names[j], float(best.coef[j]), (float(lo), float(hi)))
+            for j, (lo, hi) in zip(best.support, ci)
+        ]
+        equations.append(
+            Equation(
+                library.time_derivative(fld).name,
+                terms,
+                fields=samples.fields,
+                coords=samples.coords,
+                units=dict(samples.units),
+            )
+        )
+        paths[fld] = path
+        diagnostics[fld] = {
+            "variants": [
+                {**variants[k], "terms": list(b.terms), "relative_error": b.relative_error, "cv": c}
+                for c, k, _, b in results
+            ],
+            "relative_error": best.relative_error,
+            "n_candidates": len(path.candidates),
+        }
+    settings = {
+        "method": method,
+        "accuracy": accuracy,
+        "accuracy_chosen": {f: v.get("accuracy") for f, v in chosen_variants.items()},
+        "max_order": max_order,
+        "degree": degree,
+        "extra": list(extra),
+        "include_constant": include_constant,
+        "select": select,
+        "regressor": regressor,
+        "n_folds": n_folds,
+        "seed": seed,
+        "n_terms_library": len(library),
+        "library": library.names,
+        "n_rows_used": int(rows.sum()),
+    }
+    return Discovery(equations, paths, library, samples, settings, diagnostics)

@@ -1,0 +1,592 @@
+"""Open measured fields and hand them on as :class:`Samples`.
+
+This module's one job: take a netCDF file or an :class:`xarray.Dataset`, pick the variable(s),
+check dims, coordinates, units and missing values, detect the layout and hand on one
+:class:`Samples` structure that the rest of the pipeline reads.
+
+Three layouts are understood:
+
+``grid``
+    ``var(time, x[, y[, z]])`` with a numeric 1-D coordinate on every dim (decreasing
+    coordinates, such as ERA5's latitude, are sorted ascending).
+``station``
+    ``var(time, station)`` with coordinate variables on the station dim (``x``, or ``lat``
+    and ``lon``) giving each station's position.
+``scattered``
+    ``var(obs)`` with coordinate variables on the ``obs`` dim, one of them the time.
+
+Datetime times are decoded to a float unit (days unless asked otherwise) counted from the
+first time, and the origin is recorded.  Names used in equations are *symbols*: the time
+is always ``t``, ``latitude``/``longitude`` become ``lat``/``lon`` and other names are kept
+(made into valid identifiers).
+
+Examples
+--------
+>>> import numpy as np, xarray as xr
+>>> from discover.io import load
+>>> x = np.linspace(0, 1, 20); t = np.linspace(0, 1, 10)
+>>> ds = xr.Dataset({"u": (("t", "x"), np.sin(x)[None, :] * np.exp(-t)[:, None])},
+...                 coords={"t": t, "x": x})
+>>> s = load(ds, "u")
+>>> s.layout, s.coords, s.n_samples
+('grid', ('t', 'x'), 200)
+"""
+
+from __future__ import annotations
+
+import keyword
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["DataError", "Samples", "load", "open_dataset"]
+
+logger = logging.getLogger(__name__)
+
+#: time units a datetime coordinate can be decoded to, and their length in seconds
+TIME_UNITS: dict[str, float] = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
+_TIME_NAMES = ("time", "t", "Time", "TIME", "valid_time", "date", "datetime")
+_SHORT_NAMES = {"latitude": "lat", "longitude": "lon"}
+_NOT_SPATIAL = {"height", "elevation", "altitude", "station", "station_id", "id", "name"}
+#: the fewest values along any dim, and in all, that the pipeline can work with
+MIN_POINTS_PER_DIM = 5
+MIN_SAMPLES = 20
+
+
+class DataError(ValueError):
+    """Input data that cannot be used, with a one-line message saying what is wrong and
+    what would be right."""
+
+
+@dataclass(frozen=True, eq=False)
+class Samples:
+    """Measured values of one or more fields at space–time points.
+
+    Attributes
+    ----------
+    fields : tuple of str
+        Symbols of the measured fields, e.g. ``("u",)``.
+    coords : tuple of str
+        Symbols of the coordinates, time first, e.g. ``("t", "x")``.
+    points : ndarray, shape (n, len(coords))
+        Coordinates of each sample (time in ``time_unit``); rows with a missing value dropped.
+    values : ndarray, shape (n, len(fields))
+        Field values at ``points``.
+    layout : {"grid", "station", "scattered"}
+    grid : xarray.Dataset or None
+        For the grid layout: the fields on dims ``coords`` (ascending float coordinates,
+        missing values kept as NaN); ``None`` otherwise.
+    names : dict
+        Symbol -> name in the source data (``{"t": "time", "lat": "latitude", "u": "u"}``).
+    units, long_names : dict
+        Symbol -> ``units`` / ``long_name`` attribute, where the data gives one.
+    time_unit : str or None
+        The unit that datetime times were decoded to, ``None`` if time was numeric.
+    time_origin : str or None
+        ISO timestamp of ``t = 0`` where time was decoded from datetimes.
+    source : str or None
+        The file the data came from.
+    attrs : dict
+        The dataset's global attributes (generators store the true equation here).
+    """
+
+    fields: tuple[str, ...]
+    coords: tuple[str, ...]
+    points: np.ndarray
+    values: np.ndarray
+    layout: str
+    grid: xr.Dataset | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
+    long_names: Mapping[str, str] = field(default_factory=dict)
+    time_unit: str | None = None
+    time_origin: str | None = None
+    source: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of (non-missing) samples."""
+        return int(self.points.shape[0])
+
+    @property
+    def space(self) -> tuple[str, ...]:
+        """Symbols of the spatial coordinates."""
+        return self.coords[1:]
+
+    def __repr__(self) -> str:
+        lo, hi = self.points.min(axis=0), self.points.max(axis=0)
+        span = ", ".join(f"{c}∈[{a:.4g}, {b:.4g}]" for c, a, b in zip(self.coords, lo, hi))
+        return (
+            f"<Samples {self.layout}: {','.join(self.fields)} at {self.n_samples} points; {span}>"
+        )
+
+
+def open_dataset(path: str | Path) -> xr.Dataset:
+    """Open a netCDF file as an :class:`xarray.Dataset`, with one-line errors.
+
+    Raises
+    ------
+    DataError
+        When the file does not exist or is not a readable netCDF file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"no such file: '{p}'; give the path of a netCDF file (.nc)")
+    if p.is_dir():
+        raise DataError(f"'{p}' is a folder; give the path of a netCDF file (.nc)")
+    try:
+        return xr.open_dataset(p)
+    except Exception as exc:  # the backends raise many kinds of errors
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"cannot read '{p}' as netCDF ({reason[:120]}); give a netCDF file (.nc)"
+        ) from None
+
+
+def symbol_name(name: str) -> str:
+    """The symbol used in equations for a data name: ``time`` -> ``t``, ``latitude`` ->
+    ``lat``, otherwise the name made into a valid Python identifier.
+
+    >>> symbol_name("latitude"), symbol_name("2m temp"), symbol_name("x")
+    ('lat', '_2m_temp', 'x')
+    """
+    name = _SHORT_NAMES.get(name, name)
+    out = re.sub(r"\W", "_", name)
+    if out[:1].isdigit():
+        out = "_" + out
+    if keyword.iskeyword(out):
+        out += "_"
+    return out
+
+
+def _fmt_list(names: Sequence[Any]) -> str:
+    return ", ".join(repr(str(n)) for n in names) or "none"
+
+
+def _is_datetime(values: np.ndarray) -> bool:
+    return np.issubdtype(values.dtype, np.datetime64) or values.dtype == object
+
+
+def _find_time(ds: xr.Dataset, da: xr.DataArray, time: str | None) -> str:
+    candidates = list(da.dims) + [c for c in da.coords if c not in da.dims]
+    if time is not None:
+        if time not in ds.variables and time not in da.dims:
+            raise DataError(
+                f"time coordinate '{time}' not found; coordinates of '{da.name}' are "
+                f"{_fmt_list(candidates)}"
+            )
+        return time
+    for name in candidates:
+        if name in da.coords:
+            c = da.coords[name]
+            if (
+                _is_datetime(c.values)
+                or c.attrs.get("standard_name") == "time"
+                or c.attrs.get("axis") == "T"
+            ):
+                return str(name)
+    for name in _TIME_NAMES:
+        if name in candidates:
+            return name
+    raise DataError(
+        f"variable '{da.name}' has no time coordinate (dims {tuple(map(str, da.dims))}, "
+        f"coordinates {_fmt_list(candidates)}); name one with --time / time="
+    )
+
+
+def _to_float_time(values: np.ndarray, name: str, time_unit: str) -> tuple[np.ndarray, str | None]:
+    """Datetimes -> float ``time_unit`` since the earliest time; numbers pass through."""
+    if not _is_datetime(values):
+        return np.asarray(values, dtype=float), None
+    try:
+        dt = np.asarray(values, dtype="datetime64[ns]")
+    except (TypeError, ValueError):  # cftime objects
+        try:
+            import cftime  # noqa: F401  (present with netCDF4)
+
+            ref = min(values)
+            secs = np.array([(v - ref).total_seconds() for v in values])
+            return secs / TIME_UNITS[time_unit], str(ref)
+        except Exception:
+            raise DataError(
+                f"time coordinate '{name}' holds values that are neither numbers nor dates"
+            ) from None
+    if np.isnat(dt).any():
+        raise DataError(f"time coordinate '{name}' has missing (NaT) values; drop those times")
+    origin = dt.min()
+    secs = (dt - origin) / np.timedelta64(1, "s")
+    return secs.astype(float) / TIME_UNITS[time_unit], str(np.datetime_as_string(origin, "s"))
+
+
+def _check_monotonic(values: np.ndarray, name: str, var: str) -> None:
+    if values.size < 2:
+        return
+    if not np.all(np.isfinite(values)):
+        raise DataError(f"coordinate '{name}' has missing or infinite values; drop or fill them")
+    d = np.diff(values)
+    if np.all(d > 0) or np.all(d < 0):
+        return
+    same = np.flatnonzero(d == 0)
+    if same.size:
+        i = int(same[0])
+        raise DataError(
+            f"coordinate '{name}' of '{var}' has duplicate values ({values[i]:g} at positions "
+            f"{i} and {i + 1}); coordinates must be strictly monotonic"
+        )
+    i = int(np.flatnonzero(np.sign(d) != np.sign(d[0]))[0])
+    raise DataError(
+        f"coordinate '{name}' of '{var}' is not monotonic (at position {i + 1}: {values[i]:g} "
+        f"then {values[i + 1]:g}); sort the data along '{name}'"
+    )
+
+
+def _check_values(values: np.ndarray, var: str) -> None:
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise DataError(f"variable '{var}' has no valid values (all NaN)")
+    v = values[finite]
+    if np.ptp(v) == 0:
+        raise DataError(
+            f"variable '{var}' is constant ({v[0]:g} everywhere); a PDE needs a varying field"
+        )
+
+
+def _attr(obj: xr.DataArray | xr.Variable, key: str) -> str | None:
+    val = obj.attrs.get(key)
+    return str(val) if val is not None else None
+
+
+def _station_dim(ds: xr.Dataset, dim: str) -> list[str]:
+    """Numeric coordinate variables on ``dim`` alone (other than its index): positions."""
+    out = []
+    for name, var in ds.variables.items():
+        if name == dim or var.dims != (dim,):
+            continue
+        if np.issubdtype(var.dtype, np.number) and str(name).lower() not in _NOT_SPATIAL:
+            out.append(str(name))
+    return out
+
+
+def load(
+    data: str | Path | xr.Dataset | xr.DataArray,
+    var: str | Sequence[str],
+    *,
+    time: str | None = None,
+    coords: Sequence[str] | None = None,
+    time_unit: str = "days",
+) -> Samples:
+    """Load the variable(s) ``var`` from a netCDF path or an xarray object as :class:`Samples`.
+
+    Parameters
+    ----------
+    data : path, Dataset or DataArray
+        The measured data.
+    var : str or sequence of str
+        Name(s) of the field variable(s). Several fields must share dims.
+    time : str, optional
+        Name of the time coordinate; detected when omitted (datetime coordinates,
+        ``standard_name='time'``, ``axis='T'`` or a name such as ``time``/``t``).
+    coords : sequence of str, optional
+        Spatial coordinates to use for the station and scattered layouts (default: the
+        numeric coordinate variables on the station/obs dim, except heights and ids).
+    time_unit : {"days", "hours", "minutes", "seconds"}
+        Unit that datetime times are decoded to.
+
+    Returns
+    -------
+    Samples
+
+    Raises
+    ------
+    DataError
+        With a one-line message for every kind of unusable input.
+    """
+    if time_unit not in TIME_UNITS:
+        raise DataError(f"unknown time unit '{time_unit}'; valid units: {_fmt_list(TIME_UNITS)}")
+    source = None
+    if isinstance(data, (str, Path)):
+        source = str(data)
+        ds = open_dataset(data)
+    elif isinstance(data, xr.DataArray):
+        ds = data.to_dataset(name=data.name or "u")
+    elif isinstance(data, xr.Dataset):
+        ds = data
+    else:
+        raise DataError(
+            f"cannot load data of type {type(data).__name__}; give a netCDF path, "
+            "an xarray.Dataset or an xarray.DataArray"
+        )
+    names = [var] if isinstance(var, str) else list(var)
+    if not names:
+        raise DataError("no variable given; name at least one with --var")
+    for name in names:
+        if name not in ds.data_vars:
+            where = f" in '{source}'" if source else ""
+            raise DataError(
+                f"variable '{name}' not found{where}; valid variables: {_fmt_list(ds.data_vars)}"
+            )
+    arrays = [ds[n] for n in names]
+    dims0 = arrays[0].dims
+    for a in arrays[1:]:
+        if a.dims != dims0:
+            raise DataError(
+                f"variables '{names[0]}' {dims0} and '{a.name}' {a.dims} have different dims; "
+                "fields discovered together must share dims"
+            )
+    da = arrays[0]
+    tname = _find_time(ds, da, time)
+
+    if tname in da.dims and len(da.dims) == 1:
+        raise DataError(
+            f"variable '{da.name}' depends on time only; a PDE needs at least one space dim "
+            "(grid), a station dim with positions, or scattered observations"
+        )
+    if tname in da.dims:
+        others = [d for d in da.dims if d != tname]
+        if len(others) == 1 and _station_dim(ds, others[0]) and coords is None:
+            return _load_stations(ds, names, tname, others[0], None, time_unit, source)
+        if len(others) == 1 and coords is not None and others[0] not in coords:
+            return _load_stations(ds, names, tname, others[0], coords, time_unit, source)
+        return _load_grid(ds, names, tname, others, time_unit, source)
+    if len(da.dims) == 1:
+        return _load_scattered(ds, names, tname, da.dims[0], coords, time_unit, source)
+    raise DataError(
+        f"cannot tell the layout of '{da.name}' with dims {tuple(map(str, da.dims))}: expected "
+        f"(time, x[, y[, z]]), (time, station) or (obs) with '{tname}' among the dims or on obs"
+    )
+
+
+def _common(
+    ds: xr.Dataset, names: list[str], coord_names: list[str], time_unit: str | None
+) -> dict[str, Any]:
+    syms = {symbol_name(n): n for n in names}
+    csyms = ["t"] + [symbol_name(c) for c in coord_names[1:]]
+    all_syms = list(syms) + csyms
+    if len(set(all_syms)) != len(all_syms):
+        raise DataError(
+            f"names {_fmt_list(names + coord_names)} give clashing symbols {_fmt_list(all_syms)};"
+            " rename the variables or coordinates"
+        )
+    if "t" in csyms[1:]:
+        raise DataError("a spatial coordinate is named 't'; rename it (t is the time symbol)")
+    namemap = dict(syms)
+    namemap.update(zip(csyms, coord_names))
+    units: dict[str, str] = {}
+    long_names: dict[str, str] = {}
+    for sym, n in namemap.items():
+        if n in ds.variables:
+            if (u := _attr(ds[n], "units")) is not None:
+                units[sym] = u
+            if (ln := _attr(ds[n], "long_name")) is not None:
+                long_names[sym] = ln
+    if time_unit is not None:
+        units["t"] = time_unit
+    return {
+        "fields": tuple(syms),
+        "coords": tuple(csyms),
+        "names": namemap,
+        "units": units,
+        "long_names": long_names,
+    }
+
+
+def _stack_values(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.stack([np.asarray(a, dtype=float).ravel() for a in arrays], axis=1)
+
+
+def _finish(points: np.ndarray, values: np.ndarray, var: str) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.all(np.isfinite(values), axis=1) & np.all(np.isfinite(points), axis=1)
+    if keep.sum() < MIN_SAMPLES:
+        raise DataError(
+            f"variable '{var}' has only {int(keep.sum())} valid samples; at least "
+            f"{MIN_SAMPLES} are needed"
+        )
+    return points[keep], values[keep]
+
+
+def _load_grid(
+    ds: xr.Dataset,
+    names: list[str],
+    tname: str,
+    space: list[str],
+    time_unit: str,
+    source: str | None,
+) -> Samples:
+    da = ds[names[0]]
+    dims = [tname, *space]
+    axes: dict[str, np.ndarray] = {}
+    decoded_unit = None
+    origin = None
+    for d in dims:
+        if d not in da.coords:
+            raise DataError(
+                f"dim '{d}' of '{da.name}' has no coordinate values; add a coordinate variable "
+                f"'{d}' (positions along it), or give station positions as coordinates on it"
+            )
+        vals = da.coords[d].values
+        if d == tname:
+            vals, origin = _to_float_time(vals, d, time_unit)
+            decoded_unit = time_unit if origin is not None else None
+        elif not np.issubdtype(vals.dtype, np.number):
+            raise DataError(f"coordinate '{d}' of '{da.name}' is not numeric ({vals.dtype})")
+        vals = np.asarray(vals, dtype=float)
+        _check_monotonic(vals, d, str(da.name))
+        if vals.size < MIN_POINTS_PER_DIM:
+            raise DataError(
+                f"variable '{da.name}' has only {vals.size} points along '{d}'; at least "
+                f"{MIN_POINTS_PER_DIM} are needed"
+            )
+        axes[d] = vals
+    info = _common(ds, names, dims, decoded_unit)
+    for n in names:
+        _check_values(ds[n].values, n)
+    # a dataset with canonical symbols, ascending coordinates, time first
+    syms = dict(zip(dims, info["coords"]))
+    grid = xr.Dataset(
+        {
+            sym: (info["coords"], np.asarray(ds[n].transpose(*dims).values, dtype=float))
+            for sym, n in zip(info["fields"], names)
+        },
+        coords={syms[d]: axes[d] for d in dims},
+    )
+    for c in info["coords"]:
+        if grid[c].values[0] > grid[c].values[-1]:
+            grid = grid.isel({c: slice(None, None, -1)})
+    for sym in list(info["fields"]) + list(info["coords"]):
+        if sym in info["units"]:
+            grid[sym].attrs["units"] = info["units"][sym]
+        if sym in info["long_names"]:
+            grid[sym].attrs["long_name"] = info["long_names"][sym]
+    mesh = np.meshgrid(*[grid[c].values for c in info["coords"]], indexing="ij")
+    points = np.stack([m.ravel() for m in mesh], axis=1)
+    values = _stack_values([grid[f].values for f in info["fields"]])
+    points, values = _finish(points, values, names[0])
+    return Samples(
+        points=points,
+        values=values,
+        layout="grid",
+        grid=grid,
+        time_unit=decoded_unit,
+        time_origin=origin,
+        source=source,
+        attrs=dict(ds.attrs),
+        **info,
+    )
+
+
+def _positions(
+    ds: xr.Dataset, dim: str, coords: Sequence[str] | None, var: str, what: str
+) -> list[str]:
+    if coords is None:
+        pos = _station_dim(ds, dim)
+        if not pos:
+            raise DataError(
+                f"the {what} dim '{dim}' of '{var}' has no coordinate variables giving positions"
+                f" (e.g. 'x', or 'lat' and 'lon' on '{dim}')"
+            )
+        return pos
+    valid = [str(n) for n, v in ds.variables.items() if v.dims == (dim,) and n != dim]
+    for c in coords:
+        if c not in valid:
+            raise DataError(
+                f"coordinate '{c}' not found on the {what} dim '{dim}'; valid coordinates: "
+                f"{_fmt_list(valid)}"
+            )
+    return list(coords)
+
+
+def _load_stations(
+    ds: xr.Dataset,
+    names: list[str],
+    tname: str,
+    sdim: str,
+    coords: Sequence[str] | None,
+    time_unit: str,
+    source: str | None,
+) -> Samples:
+    da = ds[names[0]].transpose(tname, sdim)
+    pos = _positions(ds, sdim, coords, str(da.name), "station")
+    if tname not in da.coords:
+        raise DataError(f"time dim '{tname}' of '{da.name}' has no coordinate values")
+    tvals, origin = _to_float_time(da.coords[tname].values, tname, time_unit)
+    _check_monotonic(tvals, tname, str(da.name))
+    if tvals.size < MIN_POINTS_PER_DIM:
+        raise DataError(
+            f"variable '{da.name}' has only {tvals.size} times; at least {MIN_POINTS_PER_DIM} "
+            "are needed"
+        )
+    xy = np.stack([np.asarray(ds[c].values, dtype=float) for c in pos], axis=1)
+    if not np.all(np.isfinite(xy)):
+        raise DataError(f"station positions {_fmt_list(pos)} have missing values; fill or drop")
+    if len({tuple(r) for r in xy}) < len(xy):
+        raise DataError(
+            f"two or more stations share a position in {_fmt_list(pos)}; merge or drop them"
+        )
+    for n in names:
+        _check_values(ds[n].values, n)
+    info = _common(ds, names, [tname, *pos], time_unit if origin is not None else None)
+    nt, ns = da.shape
+    points = np.concatenate(
+        [np.repeat(tvals, ns)[:, None], np.tile(xy, (nt, 1))], axis=1
+    )  # row-major over (time, station)
+    values = _stack_values([ds[n].transpose(tname, sdim).values for n in names])
+    points, values = _finish(points, values, names[0])
+    return Samples(
+        points=points,
+        values=values,
+        layout="station",
+        time_unit=info["units"].get("t") if origin is not None else None,
+        time_origin=origin,
+        source=source,
+        attrs=dict(ds.attrs),
+        **info,
+    )
+
+
+def _load_scattered(
+    ds: xr.Dataset,
+    names: list[str],
+    tname: str,
+    odim: str,
+    coords: Sequence[str] | None,
+    time_unit: str,
+    source: str | None,
+) -> Samples:
+    da = ds[names[0]]
+    if tname not in ds.variables or ds[tname].dims != (odim,):
+        raise DataError(
+            f"scattered data needs the time '{tname}' as a coordinate on '{odim}'; "
+            f"coordinates on '{odim}': {_fmt_list(_station_dim(ds, odim))}"
+        )
+    pos = [c for c in _positions(ds, odim, coords, str(da.name), "obs") if c != tname]
+    if not pos:
+        raise DataError(f"scattered data needs spatial coordinates on '{odim}' besides time")
+    tvals, origin = _to_float_time(ds[tname].values, tname, time_unit)
+    for n in names:
+        _check_values(ds[n].values, n)
+    info = _common(ds, names, [tname, *pos], time_unit if origin is not None else None)
+    points = np.stack([tvals] + [np.asarray(ds[c].values, dtype=float) for c in pos], axis=1)
+    for j, c in enumerate([tname, *pos]):
+        if np.unique(points[:, j]).size < MIN_POINTS_PER_DIM:
+            raise DataError(
+                f"scattered data has fewer than {MIN_POINTS_PER_DIM} distinct values of '{c}'"
+            )
+    values = _stack_values([ds[n].values for n in names])
+    points, values = _finish(points, values, names[0])
+    return Samples(
+        points=points,
+        values=values,
+        layout="scattered",
+        time_unit=info["units"].get("t") if origin is not None else None,
+        time_origin=origin,
+        source=source,
+        attrs=dict(ds.attrs),
+        **info,
+    )
