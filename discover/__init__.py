@@ -1,3 +1,26 @@
-"""discover: find the PDE hidden in measured data."""
+"""discover: find the partial differential equation hidden in measured data.
+
+>>> import discover
+>>> from discover.datasets import make_dataset
+>>> result = discover.find(make_dataset("heat", nx=64, nt=41), "u")
+>>> print(result)
+u_t = 0.1*u_xx
+"""
 
 __version__ = "0.1.0"
+
+from .equation import Equation
+from .find import Discovery, find
+from .io import DataError, Samples, load
+from .library import Library
+
+__all__ = [
+    "DataError",
+    "Discovery",
+    "Equation",
+    "Library",
+    "Samples",
+    "__version__",
+    "find",
+    "load",
+]

@@ -142,6 +142,18 @@ def open_dataset(path: str | Path) -> xr.Dataset:
     if p.is_dir():
         raise DataError(f"'{p}' is a folder; give the path of a netCDF file (.nc)")
     try:
+        with p.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise DataError(
+            f"cannot open '{p}' ({exc.strerror}); check the file's permissions"
+        ) from None
+    if not (head.startswith(b"CDF") or head.startswith(b"\x89HDF")):
+        kind = "an empty file" if not head else f"it starts with {head[:4]!r}"
+        raise DataError(
+            f"'{p}' is not a netCDF file ({kind}); give a netCDF-3 or netCDF-4 file (.nc)"
+        )
+    try:
         return xr.open_dataset(p)
     except Exception as exc:  # the backends raise many kinds of errors
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -263,11 +275,11 @@ def _attr(obj: xr.DataArray | xr.Variable, key: str) -> str | None:
     return str(val) if val is not None else None
 
 
-def _station_dim(ds: xr.Dataset, dim: str) -> list[str]:
-    """Numeric coordinate variables on ``dim`` alone (other than its index): positions."""
+def _station_dim(ds: xr.Dataset, dim: str, exclude: Sequence[str] = ()) -> list[str]:
+    """Numeric variables on ``dim`` alone (other than its index and ``exclude``): positions."""
     out = []
     for name, var in ds.variables.items():
-        if name == dim or var.dims != (dim,):
+        if name == dim or var.dims != (dim,) or name in exclude:
             continue
         if np.issubdtype(var.dtype, np.number) and str(name).lower() not in _NOT_SPATIAL:
             out.append(str(name))
@@ -350,7 +362,7 @@ def load(
         )
     if tname in da.dims:
         others = [d for d in da.dims if d != tname]
-        if len(others) == 1 and _station_dim(ds, others[0]) and coords is None:
+        if len(others) == 1 and _station_dim(ds, others[0], names) and coords is None:
             return _load_stations(ds, names, tname, others[0], None, time_unit, source)
         if len(others) == 1 and coords is not None and others[0] not in coords:
             return _load_stations(ds, names, tname, others[0], coords, time_unit, source)
@@ -482,17 +494,24 @@ def _load_grid(
 
 
 def _positions(
-    ds: xr.Dataset, dim: str, coords: Sequence[str] | None, var: str, what: str
+    ds: xr.Dataset,
+    dim: str,
+    coords: Sequence[str] | None,
+    var: str,
+    what: str,
+    fields: Sequence[str] = (),
 ) -> list[str]:
     if coords is None:
-        pos = _station_dim(ds, dim)
+        pos = _station_dim(ds, dim, fields)
         if not pos:
             raise DataError(
                 f"the {what} dim '{dim}' of '{var}' has no coordinate variables giving positions"
                 f" (e.g. 'x', or 'lat' and 'lon' on '{dim}')"
             )
         return pos
-    valid = [str(n) for n, v in ds.variables.items() if v.dims == (dim,) and n != dim]
+    valid = [
+        str(n) for n, v in ds.variables.items() if v.dims == (dim,) and n != dim and n not in fields
+    ]
     for c in coords:
         if c not in valid:
             raise DataError(
@@ -512,7 +531,7 @@ def _load_stations(
     source: str | None,
 ) -> Samples:
     da = ds[names[0]].transpose(tname, sdim)
-    pos = _positions(ds, sdim, coords, str(da.name), "station")
+    pos = _positions(ds, sdim, coords, str(da.name), "station", names)
     if tname not in da.coords:
         raise DataError(f"time dim '{tname}' of '{da.name}' has no coordinate values")
     tvals, origin = _to_float_time(da.coords[tname].values, tname, time_unit)
@@ -563,9 +582,9 @@ def _load_scattered(
     if tname not in ds.variables or ds[tname].dims != (odim,):
         raise DataError(
             f"scattered data needs the time '{tname}' as a coordinate on '{odim}'; "
-            f"coordinates on '{odim}': {_fmt_list(_station_dim(ds, odim))}"
+            f"coordinates on '{odim}': {_fmt_list(_station_dim(ds, odim, names))}"
         )
-    pos = [c for c in _positions(ds, odim, coords, str(da.name), "obs") if c != tname]
+    pos = [c for c in _positions(ds, odim, coords, str(da.name), "obs", names) if c != tname]
     if not pos:
         raise DataError(f"scattered data needs spatial coordinates on '{odim}' besides time")
     tvals, origin = _to_float_time(ds[tname].values, tname, time_unit)

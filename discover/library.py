@@ -15,7 +15,7 @@ Examples
 --------
 >>> lib = Library(("u",), ("t", "x"), max_order=2, degree=1)
 >>> [t.name for t in lib.terms]
-['1', 'u', 'u_x', 'u_xx', 'u*u_x', 'u*u_xx']
+['1', 'u_x', 'u_xx', 'u', 'u*u_x', 'u*u_xx']
 >>> lib.terms[4].latex()
 'u u_{x}'
 """
@@ -138,6 +138,14 @@ class _Latex(LatexPrinter):
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         return self._names.get(expr.name) or super()._print_Symbol(expr)
 
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        # sums keep the order they were built in; factors print in SymPy's usual order
+        order, self._settings["order"] = self._settings["order"], None
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self._settings["order"] = order
+
     def _print_Float(self, expr: sp.Float) -> str:
         if self._digits is None:
             return super()._print_Float(expr)
@@ -152,6 +160,13 @@ class _Str(StrPrinter):
     def __init__(self, digits: int | None):
         super().__init__({"order": "none"})
         self._digits = digits
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        order, self._settings["order"] = self._settings["order"], None
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self._settings["order"] = order
 
     def _print_Float(self, expr: sp.Float) -> str:
         if self._digits is None:

@@ -55,7 +55,7 @@ def stlsq_gram(
     support = np.ones(p, dtype=bool)
     w = np.zeros(p)
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (returned)
         w = np.zeros(p)
         if support.any():
             sub = np.ix_(support, support)

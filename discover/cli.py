@@ -1,0 +1,264 @@
+"""The ``discover`` command.
+
+``discover find DATA --var u`` prints the discovered equation(s) and writes JSON / LaTeX;
+``discover generate NAME OUT.nc`` writes a benchmark field; ``discover info`` prints versions.
+Bad input ends with one line on stderr (what is wrong, what would be right) and exit status 2;
+no output file is ever overwritten without ``--force``, and never the input itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="discover",
+    help="Find the partial differential equation hidden in measured data.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+logger = logging.getLogger("discover")
+
+
+class UsageError(Exception):
+    """A user mistake found by the CLI itself."""
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _check_output(path: Path | None, force: bool, inputs: list[Path]) -> None:
+    if path is None:
+        return
+    for src in inputs:
+        if src.exists() and path.exists() and path.resolve() == src.resolve():
+            raise UsageError(f"output '{path}' is the input file; choose another output path")
+    if path.exists() and not force:
+        raise UsageError(f"'{path}' exists; use --force to overwrite it, or choose another path")
+    if path.exists() and path.is_dir():
+        raise UsageError(f"'{path}' is a folder; give a file path")
+    if not path.parent.exists():
+        raise UsageError(f"folder '{path.parent}' does not exist; create it first")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _run(fn, *args, **kwargs):
+    """Call ``fn``; user mistakes become one line and exit 2."""
+    from .io import DataError
+
+    try:
+        return fn(*args, **kwargs)
+    except (DataError, UsageError) as exc:
+        _fail(str(exc))
+    except FileNotFoundError as exc:
+        _fail(f"no such file: '{exc.filename or exc}'")
+
+
+@app.command()
+def find(
+    data: Annotated[Path, typer.Argument(help="netCDF file of the measured field(s).")],
+    var: Annotated[str, typer.Option("--var", "-v", help="Field variable(s), comma-separated.")],
+    time: Annotated[str | None, typer.Option(help="Name of the time coordinate.")] = None,
+    max_order: Annotated[int, typer.Option(help="Highest spatial derivative order.")] = 3,
+    degree: Annotated[int, typer.Option(help="Highest polynomial degree of the fields.")] = 2,
+    method: Annotated[
+        str, typer.Option(help="Derivatives: auto, fd, savgol or spectral.")
+    ] = "auto",
+    accuracy: Annotated[
+        str, typer.Option(help="Finite-difference accuracy: auto or an even number.")
+    ] = "auto",
+    select: Annotated[str, typer.Option(help="Selection criterion: 1se, cv, bic or aic.")] = "1se",
+    extra: Annotated[
+        list[str] | None, typer.Option(help="Extra candidate term (SymPy), repeatable.")
+    ] = None,
+    no_constant: Annotated[bool, typer.Option(help="Leave the constant term out.")] = False,
+    time_unit: Annotated[str, typer.Option(help="Unit for datetime times.")] = "days",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the result as JSON.")
+    ] = None,
+    latex_out: Annotated[Path | None, typer.Option("--latex", help="Write LaTeX.")] = None,
+    path: Annotated[bool, typer.Option("--path", help="Print the sparsity path.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+) -> None:
+    """Discover the PDE behind DATA and print it."""
+    from .find import find as run_find
+
+    _setup_logging(verbose)
+    for out in (json_out, latex_out):
+        _run(_check_output, out, force, [data])
+    if json_out is not None and latex_out is not None and json_out == latex_out:
+        _fail("--json and --latex name the same file; give two paths")
+    acc: int | str = accuracy
+    if accuracy != "auto":
+        try:
+            acc = int(accuracy)
+        except ValueError:
+            _fail(f"--accuracy must be 'auto' or a whole number, not '{accuracy}'")
+    names = [v.strip() for v in var.split(",") if v.strip()]
+    result = _run(
+        run_find,
+        data,
+        names,
+        time=time,
+        time_unit=time_unit,
+        method=method,
+        accuracy=acc,
+        max_order=max_order,
+        degree=degree,
+        extra=extra or (),
+        include_constant=not no_constant,
+        select=select,
+        seed=seed,
+    )
+    for eq in result.equations:
+        typer.echo(str(eq))
+    if path:
+        for fld, p in result.paths.items():
+            typer.echo(f"\nsparsity path for {fld} ({len(p.candidates)} models, sparsest first):")
+            typer.echo(f"{'terms':>5}  {'rel. error':>10}  {'cv':>8}  {'±se':>6}  stable  model")
+            for row in p.table():
+                typer.echo(
+                    f"{row['n_terms']:>5}  {row['relative_error']:>10.3e}  {row['cv']:>8.2f}  "
+                    f"{row['cv_se']:>6.2f}  {'yes' if row['stable'] else 'no ':>6}  "
+                    + " + ".join(row["terms"])
+                )
+    if json_out is not None:
+        doc = result.to_dict()
+        doc["settings"]["command"] = "discover find"
+        _write_atomic(json_out, json.dumps(doc, indent=2) + "\n")
+        typer.echo(f"wrote {json_out}", err=True)
+    if latex_out is not None:
+        _write_atomic(latex_out, result.to_latex())
+        typer.echo(f"wrote {latex_out}", err=True)
+
+
+@app.command()
+def generate(
+    name: Annotated[str, typer.Argument(help="Dataset generator name.")],
+    out: Annotated[Path, typer.Argument(help="Output netCDF file.")],
+    nx: Annotated[int, typer.Option(help="Points per spatial dim.")] = 256,
+    nt: Annotated[int, typer.Option(help="Number of times.")] = 101,
+    noise: Annotated[float, typer.Option(help="Noise level p: σ = p·std(u).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of noise and positions.")] = 0,
+    layout: Annotated[str, typer.Option(help="grid, station or scattered.")] = "grid",
+    n_stations: Annotated[int, typer.Option(help="Stations (station layout).")] = 60,
+    n_obs: Annotated[int, typer.Option(help="Observations (scattered layout).")] = 2000,
+    missing: Annotated[float, typer.Option(help="Fraction of values set missing.")] = 0.0,
+    param: Annotated[
+        list[str] | None, typer.Option(help="Generator parameter NAME=VALUE, repeatable.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a benchmark field from a known PDE as netCDF (the true equation in its attributes)."""
+    from .datasets import GENERATORS, make_dataset
+    from .datasets import generate as make_problem
+
+    _run(_check_output, out, force, [])
+    if name not in GENERATORS:
+        _fail(f"unknown dataset '{name}'; valid names: " + ", ".join(GENERATORS))
+    params: dict[str, float] = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            params[key.strip()] = float(value)
+        except ValueError:
+            _fail(f"--param takes NAME=NUMBER, not '{item}'")
+    if not 0 <= missing < 1 or noise < 0:
+        _fail("--noise must be >= 0 and --missing in [0, 1)")
+    try:
+        problem = make_problem(name, **params)
+        ds = make_dataset(
+            problem,
+            nx=nx,
+            nt=nt,
+            noise=noise,
+            seed=seed,
+            layout=layout,
+            n_stations=n_stations,
+            n_obs=n_obs,
+            missing=missing,
+        )
+    except (TypeError, ValueError) as exc:
+        _fail(str(exc).splitlines()[0])
+    tmp = out.with_name(f".{out.name}.tmp")
+    ds.to_netcdf(tmp)
+    os.replace(tmp, out)
+    typer.echo(f"wrote {out}: {problem.equation}")
+
+
+@app.command()
+def info() -> None:
+    """Print the versions of discover and the libraries it uses."""
+    import importlib.metadata as md
+    import platform
+
+    typer.echo(f"discover {__version__}")
+    typer.echo(f"python {platform.python_version()} ({platform.platform()})")
+    for pkg in (
+        "numpy",
+        "scipy",
+        "sympy",
+        "torch",
+        "xarray",
+        "netCDF4",
+        "scikit-learn",
+        "pysindy",
+        "typer",
+    ):
+        try:
+            typer.echo(f"{pkg} {md.version(pkg)}")
+        except md.PackageNotFoundError:
+            typer.echo(f"{pkg} (not installed)")
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point of the ``discover`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
