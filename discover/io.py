@@ -150,8 +150,13 @@ def open_dataset(path: str | Path) -> xr.Dataset:
         ) from None
     if not (head.startswith(b"CDF") or head.startswith(b"\x89HDF")):
         kind = "an empty file" if not head else f"it starts with {head[:4]!r}"
+        hint = (
+            "; for PDE-FIND .mat files use discover.datasets.load_pdefind"
+            if head.startswith(b"MATL")
+            else ""
+        )
         raise DataError(
-            f"'{p}' is not a netCDF file ({kind}); give a netCDF-3 or netCDF-4 file (.nc)"
+            f"'{p}' is not a netCDF file ({kind}); give a netCDF-3 or netCDF-4 file (.nc){hint}"
         )
     try:
         return xr.open_dataset(p)
