@@ -428,6 +428,30 @@ def _finish(points: np.ndarray, values: np.ndarray, var: str) -> tuple[np.ndarra
     return points[keep], values[keep]
 
 
+def _point_samples(
+    layout: str,
+    points: np.ndarray,
+    values: np.ndarray,
+    var: str,
+    info: dict[str, Any],
+    origin: str | None,
+    source: str | None,
+    ds: xr.Dataset,
+) -> Samples:
+    """Samples of the station and scattered layouts (no grid), missing values dropped."""
+    points, values = _finish(points, values, var)
+    return Samples(
+        points=points,
+        values=values,
+        layout=layout,
+        time_unit=info["units"].get("t") if origin is not None else None,
+        time_origin=origin,
+        source=source,
+        attrs=dict(ds.attrs),
+        **info,
+    )
+
+
 def _load_grid(
     ds: xr.Dataset,
     names: list[str],
@@ -561,17 +585,7 @@ def _load_stations(
         [np.repeat(tvals, ns)[:, None], np.tile(xy, (nt, 1))], axis=1
     )  # row-major over (time, station)
     values = _stack_values([ds[n].transpose(tname, sdim).values for n in names])
-    points, values = _finish(points, values, names[0])
-    return Samples(
-        points=points,
-        values=values,
-        layout="station",
-        time_unit=info["units"].get("t") if origin is not None else None,
-        time_origin=origin,
-        source=source,
-        attrs=dict(ds.attrs),
-        **info,
-    )
+    return _point_samples("station", points, values, names[0], info, origin, source, ds)
 
 
 def _load_scattered(
@@ -603,14 +617,4 @@ def _load_scattered(
                 f"scattered data has fewer than {MIN_POINTS_PER_DIM} distinct values of '{c}'"
             )
     values = _stack_values([ds[n].values for n in names])
-    points, values = _finish(points, values, names[0])
-    return Samples(
-        points=points,
-        values=values,
-        layout="scattered",
-        time_unit=info["units"].get("t") if origin is not None else None,
-        time_origin=origin,
-        source=source,
-        attrs=dict(ds.attrs),
-        **info,
-    )
+    return _point_samples("scattered", points, values, names[0], info, origin, source, ds)

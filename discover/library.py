@@ -127,7 +127,21 @@ def _format_number(value: float, digits: int) -> str:
     return s if "." in s else s + ".0"
 
 
-class _Latex(LatexPrinter):
+class _FactorOrder:
+    """Sums keep the order they were built in (``order="none"``); the factors of a product
+    print in SymPy's usual order (``u^{2} u_{xx}``, not ``u_{xx} u^{2}``)."""
+
+    _settings: dict
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        order, self._settings["order"] = self._settings["order"], None
+        try:
+            return super()._print_Mul(expr)  # type: ignore[misc]
+        finally:
+            self._settings["order"] = order
+
+
+class _Latex(_FactorOrder, LatexPrinter):
     """The one custom LaTeX printer: ``u_{xx}``, ``T_{\\mathrm{lat}}``, short numbers."""
 
     def __init__(self, names: Mapping[str, str], digits: int | None, settings: dict):
@@ -137,14 +151,6 @@ class _Latex(LatexPrinter):
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         return self._names.get(expr.name) or super()._print_Symbol(expr)
-
-    def _print_Mul(self, expr: sp.Mul) -> str:
-        # sums keep the order they were built in; factors print in SymPy's usual order
-        order, self._settings["order"] = self._settings["order"], None
-        try:
-            return super()._print_Mul(expr)
-        finally:
-            self._settings["order"] = order
 
     def _print_Float(self, expr: sp.Float) -> str:
         if self._digits is None:
@@ -156,17 +162,10 @@ class _Latex(LatexPrinter):
         return s
 
 
-class _Str(StrPrinter):
+class _Str(_FactorOrder, StrPrinter):
     def __init__(self, digits: int | None):
         super().__init__({"order": "none"})
         self._digits = digits
-
-    def _print_Mul(self, expr: sp.Mul) -> str:
-        order, self._settings["order"] = self._settings["order"], None
-        try:
-            return super()._print_Mul(expr)
-        finally:
-            self._settings["order"] = order
 
     def _print_Float(self, expr: sp.Float) -> str:
         if self._digits is None:
