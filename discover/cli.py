@@ -93,7 +93,7 @@ def find(
     max_order: Annotated[int, typer.Option(help="Highest spatial derivative order.")] = 3,
     degree: Annotated[int, typer.Option(help="Highest polynomial degree of the fields.")] = 2,
     method: Annotated[
-        str, typer.Option(help="Derivatives: auto, fd, savgol or spectral.")
+        str, typer.Option(help="Derivatives: auto, neural, fd, savgol or spectral.")
     ] = "auto",
     accuracy: Annotated[
         str, typer.Option(help="Finite-difference accuracy: auto or an even number.")
@@ -142,6 +142,7 @@ def find(
         include_constant=not no_constant,
         select=select,
         seed=seed,
+        neural={"progress": sys.stderr.isatty()},
     )
     for eq in result.equations:
         typer.echo(str(eq))

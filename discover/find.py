@@ -36,6 +36,7 @@ import xarray as xr
 from . import __version__
 from .differentiate import METHODS, differentiate
 from .equation import Equation, TermEstimate
+from .interpolate import NeuralInterpolant
 from .io import DataError, Samples, load
 from .library import Library
 from .select import CRITERIA, SparsityPath, block_folds, effective_size, sparsity_path
@@ -118,13 +119,69 @@ class Discovery:
         return out
 
 
-def _features_table(
-    feats: xr.Dataset, library: Library, field_: str, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    arrays = {k: feats[k].values[rows] for k in feats.data_vars}
-    X = library.matrix(arrays)
-    y = arrays[library.time_derivative(field_).name]
-    return X, y
+#: relative noise (σ / std u) above which ``method="auto"`` leaves finite differences
+NOISE_FOR_NEURAL = 2e-3
+
+
+def estimate_noise(samples: Samples) -> float:
+    """Noise level of gridded data relative to the field's spread, from 4th differences.
+
+    For white noise of standard deviation σ, the 4th difference ``(1, -4, 6, -4, 1)`` has
+    standard deviation ``√70 σ``, while a smooth field contributes only ``h⁴ ∂⁴u``; the
+    robust (median absolute deviation) estimate along each axis is taken, and the smallest.
+
+    >>> import numpy as np, xarray as xr
+    >>> from discover.io import load
+    >>> x = np.linspace(0, 6, 200); t = np.linspace(0, 1, 50)
+    >>> u = np.sin(x)[None, :] * np.exp(-t)[:, None]
+    >>> noisy = u + 0.05 * u.std() * np.random.default_rng(0).normal(size=u.shape)
+    >>> ds = lambda v: xr.Dataset({"u": (("t", "x"), v)}, coords={"t": t, "x": x})
+    >>> bool(estimate_noise(load(ds(u), "u")) < 1e-3)
+    True
+    >>> bool(0.04 < estimate_noise(load(ds(noisy), "u")) < 0.06)
+    True
+    """
+    if samples.grid is None:
+        raise ValueError("noise is estimated on gridded data")
+    out = np.inf
+    for fld in samples.fields:
+        u = samples.grid[fld].values
+        spread = float(np.nanstd(u)) or 1.0
+        for ax in range(u.ndim):
+            if u.shape[ax] < 9:
+                continue
+            d = np.diff(u, n=4, axis=ax)
+            d = d[np.isfinite(d)]
+            sigma = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(70)
+            out = min(out, sigma / spread)
+    return float(out) if np.isfinite(out) else 0.0
+
+
+def collocation_points(
+    samples: Samples, *, margin: float = 0.1, max_points: int = 20000, seed: int = 0
+) -> np.ndarray:
+    """Points where the interpolant's derivatives feed the regression: spread through the
+    data's domain, a ``margin`` (fraction of each coordinate's span) away from its edges,
+    where any interpolant is weakest; inside the stations' convex hull in 2-D and 3-D."""
+    rng = np.random.default_rng(seed)
+    lo, hi = samples.points.min(axis=0), samples.points.max(axis=0)
+    a, b = lo + margin * (hi - lo), hi - margin * (hi - lo)
+    if samples.grid is not None:
+        axes = [samples.grid[c].values for c in samples.coords]
+        axes = [v[(v >= a[i]) & (v <= b[i])] for i, v in enumerate(axes)]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        pts = np.stack([m.ravel() for m in mesh], axis=1)
+        if len(pts) > max_points:
+            pts = pts[np.sort(rng.choice(len(pts), max_points, replace=False))]
+        return pts
+    n = int(min(max_points, max(5000, 4 * samples.n_samples)))
+    pts = a + (b - a) * rng.uniform(size=(4 * n, len(lo)))
+    if len(lo) > 2:  # keep points inside the convex hull of the positions
+        from scipy.spatial import Delaunay
+
+        space = np.unique(samples.points[:, 1:], axis=0)
+        pts = pts[Delaunay(space).find_simplex(pts[:, 1:]) >= 0]
+    return pts[:n]
 
 
 def _variants(method: str, accuracy: int | str) -> list[dict]:
@@ -154,6 +211,7 @@ def find(
     regressor: str = "stlsq",
     n_folds: int = 5,
     seed: int = 0,
+    neural: dict | None = None,
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -165,8 +223,10 @@ def find(
         Field variable(s); one equation per field.
     time, coords, time_unit
         Passed to :func:`discover.io.load`.
-    method : {"auto", "fd", "savgol", "spectral"}
-        How derivatives are computed. ``auto`` uses finite differences on grids.
+    method : {"auto", "neural", "fd", "savgol", "spectral"}
+        How derivatives are computed. ``auto``: finite differences on grids whose estimated
+        noise (:func:`estimate_noise`) is below ``NOISE_FOR_NEURAL`` (0.2% of the field's
+        spread), the neural interpolant for noisier grids and for station and scattered data.
     accuracy : "auto" or int
         Finite-difference accuracy; ``auto`` chooses it by held-out error among stable
         models (see the module notes). An integer uses that stencil (its neighbours still
@@ -180,7 +240,9 @@ def find(
     n_folds : int
         Cross-validation folds of space–time blocks.
     seed : int
-        Seed of the fold assignment.
+        Seed of the fold assignment and of the collocation points.
+    neural : dict, optional
+        Settings of the :class:`~discover.interpolate.NeuralInterpolant` (method "neural").
 
     Returns
     -------
@@ -191,7 +253,7 @@ def find(
             f"unknown selection criterion '{select}'; valid criteria: "
             + ", ".join(repr(c) for c in CRITERIA)
         )
-    valid_methods = ("auto", *METHODS)
+    valid_methods = ("auto", "neural", *METHODS)
     if method not in valid_methods:
         raise DataError(
             f"unknown method '{method}'; valid methods: "
@@ -203,16 +265,13 @@ def find(
         if var is None:
             raise DataError("no variable given; name the field with var= / --var")
         samples = load(data, var, time=time, coords=coords, time_unit=time_unit)
+    noise = estimate_noise(samples) if samples.grid is not None else None
     if method == "auto":
-        if samples.layout != "grid":
-            raise DataError(
-                f"the {samples.layout} layout needs the neural method, which is not available "
-                "yet; give gridded data"
-            )
-        method = "fd"
-    if samples.grid is None:
+        method = "neural" if noise is None or noise > NOISE_FOR_NEURAL else "fd"
+    if method != "neural" and samples.grid is None:
         raise DataError(
-            f"the '{method}' method needs gridded data, but the layout is '{samples.layout}'"
+            f"the '{method}' method needs gridded data, but the layout is '{samples.layout}'; "
+            "use --method neural"
         )
     try:
         library = Library(
@@ -225,40 +284,55 @@ def find(
         )
     except ValueError as exc:
         raise DataError(str(exc)) from None
-    variants = _variants(method, accuracy)
     needed = library.derivatives_needed()
-    feats = [differentiate(samples, needed, method=method, **v) for v in variants]
-    # rows where every variant and every feature is finite: comparisons use the same rows
-    rows = np.ones(samples.grid[samples.fields[0]].shape, dtype=bool)
-    for f in feats:
-        for name in f.data_vars:
-            rows &= np.isfinite(f[name].values)
-    if rows.sum() <= len(library):
+    fit_report = None
+    if method == "neural":
+        variants: list[dict] = [{}]
+        interp = NeuralInterpolant(**(neural or {})).fit(samples)
+        fit_report = interp.fit_report_
+        points = collocation_points(samples, seed=seed)
+        d = interp.derivatives(points, [tuple(n.orders) for n in needed])
+        k = {f: i for i, f in enumerate(samples.fields)}
+        tables_of = [{n.name: d[tuple(n.orders)][:, k[n.field]] for n in needed}]
+        grid_shape = None
+    else:
+        variants = _variants(method, accuracy)
+        feats = [differentiate(samples, needed, method=method, **v) for v in variants]
+        # rows where every variant and every feature is finite: comparisons use the same rows
+        rows = np.ones(samples.grid[samples.fields[0]].shape, dtype=bool)
+        for f in feats:
+            for name in f.data_vars:
+                rows &= np.isfinite(f[name].values)
+        mesh = np.meshgrid(*[samples.grid[c].values for c in samples.coords], indexing="ij")
+        points = np.stack([m[rows] for m in mesh], axis=1)
+        tables_of = [{k: f[k].values[rows] for k in f.data_vars} for f in feats]
+        grid_shape = rows
+    if len(points) <= len(library):
         raise DataError(
-            f"only {int(rows.sum())} grid points have every derivative (edges are trimmed and "
-            f"gaps spread); the {len(library)}-term library needs more: a finer grid, a "
-            "lower --max-order or a smaller --degree"
+            f"only {len(points)} points have every derivative (edges are trimmed and gaps "
+            f"spread); the {len(library)}-term library needs more: a finer grid, a lower "
+            "--max-order or a smaller --degree"
         )
-    mesh = np.meshgrid(*[samples.grid[c].values for c in samples.coords], indexing="ij")
-    points = np.stack([m[rows] for m in mesh], axis=1)
     folds = block_folds(points, n_folds=n_folds, seed=seed)
 
     equations, paths, diagnostics = [], {}, {}
     chosen_variants = {}
     for fld in samples.fields:
-        tables = [_features_table(f, library, fld, rows) for f in feats]
+        lhs = library.time_derivative(fld).name
+        tables = [(library.matrix(a), a[lhs]) for a in tables_of]
         if not np.any(tables[0][1]):
             raise DataError(
                 f"the time derivative of '{fld}' is zero everywhere; nothing to explain"
             )
         results = []
         for i, (X, y) in enumerate(tables):
-            full = np.linalg.lstsq(X, y, rcond=None)[0]
-            resid = np.full(rows.shape, np.nan)
-            resid[rows] = y - X @ full
-            path = sparsity_path(
-                X, y, library.names, folds=folds, regressor=regressor, n_eff=effective_size(resid)
-            )
+            n_eff = None
+            if grid_shape is not None:
+                full = np.linalg.lstsq(X, y, rcond=None)[0]
+                resid = np.full(grid_shape.shape, np.nan)
+                resid[grid_shape] = y - X @ full
+                n_eff = effective_size(resid)
+            path = sparsity_path(X, y, library.names, folds=folds, regressor=regressor, n_eff=n_eff)
             neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(tables)]
             unstable = set()
             for c in path.candidates:
@@ -304,6 +378,8 @@ def find(
             "relative_error": best.relative_error,
             "n_candidates": len(path.candidates),
         }
+        if fit_report is not None:
+            diagnostics[fld]["interpolant"] = fit_report
     settings = {
         "method": method,
         "accuracy": accuracy,
@@ -318,6 +394,7 @@ def find(
         "seed": seed,
         "n_terms_library": len(library),
         "library": library.names,
-        "n_rows_used": int(rows.sum()),
+        "n_rows_used": len(points),
+        "noise_estimate": noise,
     }
     return Discovery(equations, paths, library, samples, settings, diagnostics)

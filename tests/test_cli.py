@@ -177,3 +177,29 @@ def test_generate_and_info(tmp_path):
     assert run("generate", "kdv", tmp_path / "p.nc", "--param", "x").exit_code == 2
     info = run("info")
     assert info.exit_code == 0 and "torch" in info.stdout and "discover" in info.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["station", "scattered"])
+def test_station_and_scattered_through_the_cli(tmp_path, layout):
+    data, out = tmp_path / f"{layout}.nc", tmp_path / f"{layout}.json"
+    res = run(
+        "generate",
+        "burgers",
+        data,
+        "--layout",
+        layout,
+        "--noise",
+        "0.05",
+        "--missing",
+        "0.1" if layout == "station" else "0",
+        "--param",
+        "advection=-1.2",
+    )
+    assert res.exit_code == 0, res.output
+    res = run("find", data, "--var", "u", "--json", out)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["settings"]["method"] == "neural" and doc["data"]["layout"] == layout
+    assert {t["term"] for t in doc["equations"][0]["terms"]} == {"u_xx", "u*u_x"}
+    assert doc["diagnostics"]["u"]["interpolant"]["val_rmse"][0] > 0
