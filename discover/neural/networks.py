@@ -8,7 +8,7 @@ scaling by itself.
 Examples
 --------
 >>> import torch
->>> net = Scaled(MLP(2, 1, width=8, depth=2), lower=[0.0, -5.0], upper=[1.0, 5.0],
+>>> net = Scaled(MLP(2, 1, width=8, depth=2).double(), lower=[0.0, -5.0], upper=[1.0, 5.0],
 ...              mean=[10.0], std=[2.0])
 >>> net(torch.zeros(3, 2, dtype=torch.float64)).shape
 torch.Size([3, 1])
