@@ -362,7 +362,7 @@ def find(
         ]
         equations.append(
             Equation(
-                library.time_derivative(fld).name,
+                lhs,
                 terms,
                 fields=samples.fields,
                 coords=samples.coords,

@@ -31,14 +31,10 @@ def column_scale(X: np.ndarray) -> np.ndarray:
     return np.where(s > 0, s, 1.0)
 
 
-def least_squares(X: np.ndarray, y: np.ndarray, alpha: float = 0.0) -> np.ndarray:
-    """Ridge (``alpha > 0``) or ordinary least squares on already scaled columns."""
+def least_squares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Ordinary least squares on already scaled columns (ridge lives in :func:`stlsq_gram`)."""
     if X.shape[1] == 0:
         return np.zeros(0)
-    if alpha > 0:
-        n = X.shape[0]
-        A = X.T @ X / n + alpha * np.eye(X.shape[1])
-        return np.linalg.solve(A, X.T @ y / n)
     return np.linalg.lstsq(X, y, rcond=None)[0]
 
 

@@ -73,8 +73,6 @@ class Candidate:
         The same refitted without each fold (for block-jackknife intervals).
     fold_error : ndarray (n_folds,)
         Held-out mean squared residual relative to the held-out mean square of the target.
-    contribution : ndarray (n_terms,)
-        RMS of each kept term's share of the prediction, relative to the target's RMS.
     threshold : float
         The smallest regressor threshold that produced this support.
     n_eff : float
@@ -88,7 +86,6 @@ class Candidate:
     coef: np.ndarray
     fold_coef: np.ndarray
     fold_error: np.ndarray
-    contribution: np.ndarray
     threshold: float
     n_eff: float
     stable: bool = True
@@ -340,7 +337,6 @@ def sparsity_path(
             sup = tuple(int(i) for i in np.flatnonzero(support))
             if sup not in seen or thr < seen[sup]:
                 seen[sup] = float(thr)
-    ny2 = float(np.mean(y**2)) or 1.0
     n_eff = float(len(y)) if n_eff is None else float(n_eff)
     cands = []
     for sup, thr in seen.items():
@@ -356,7 +352,6 @@ def sparsity_path(
                 fold_coef[k, idx] = _refit(X[tr], y[tr], idx)
             r = y[~tr] - X[~tr] @ fold_coef[k]
             errs[k] = float(np.mean(r**2) / (np.mean(y[~tr] ** 2) or 1.0))
-        contrib = np.sqrt(np.mean((X[:, idx] * coef[idx]) ** 2, axis=0) / ny2)
         cands.append(
             Candidate(
                 support=sup,
@@ -364,7 +359,6 @@ def sparsity_path(
                 coef=coef,
                 fold_coef=fold_coef,
                 fold_error=errs,
-                contribution=contrib,
                 threshold=thr,
                 n_eff=n_eff,
             )
