@@ -98,7 +98,12 @@ def find(
     accuracy: Annotated[
         str, typer.Option(help="Finite-difference accuracy: auto or an even number.")
     ] = "auto",
-    select: Annotated[str, typer.Option(help="Selection criterion: 1se, cv, bic or aic.")] = "1se",
+    form: Annotated[
+        str, typer.Option(help="Neural method's regression: weak (test functions) or strong.")
+    ] = "weak",
+    select: Annotated[
+        str, typer.Option(help="Selection criterion: 1se, cv, bic, aic or knee.")
+    ] = "1se",
     extra: Annotated[
         list[str] | None, typer.Option(help="Extra candidate term (SymPy), repeatable.")
     ] = None,
@@ -136,6 +141,7 @@ def find(
         time_unit=time_unit,
         method=method,
         accuracy=acc,
+        form=form,
         max_order=max_order,
         degree=degree,
         extra=extra or (),

@@ -40,6 +40,7 @@ from .interpolate import NeuralInterpolant
 from .io import DataError, Samples, load
 from .library import Library
 from .select import CRITERIA, SparsityPath, block_folds, effective_size, sparsity_path
+from .weak import SCALES, weak_systems
 
 __all__ = ["Discovery", "find"]
 
@@ -119,6 +120,9 @@ class Discovery:
         return out
 
 
+#: how the neural method builds the regression (the first is the default)
+FORMS = ("weak", "strong")
+
 #: relative noise (σ / std u) above which ``method="auto"`` leaves finite differences
 NOISE_FOR_NEURAL = 2e-3
 
@@ -184,6 +188,46 @@ def collocation_points(
     return pts[:n]
 
 
+#: a grid's interpolant whose held-out RMS exceeds the estimated noise by this factor is
+#: underfitting: a larger network is fitted too, and the one with the lower held-out error kept
+GROW_AT = 1.05
+#: the larger network (and longer L-BFGS phase) tried then
+LARGER = {"width": 64, "depth": 4, "lbfgs_steps": 1000, "patience": 600}
+
+
+def _fit_interpolant(samples: Samples, settings: dict, noise: float | None) -> NeuralInterpolant:
+    """Fit the interpolant; on a grid, grow it when the held-out error says it underfits.
+
+    The held-out RMS of a good fit is close to the noise (4th-difference estimate, which
+    needs no model); well above it, the network misses structure in the data, e.g. the fast
+    early decay of high modes.  Network size is then chosen by held-out error between the
+    default and :data:`LARGER`, unless the caller fixed the size.
+    """
+    interp = NeuralInterpolant(**settings).fit(samples)
+    val = max(interp.fit_report_["relative_val_rmse"])
+    fixed = {"width", "depth"} & set(settings)
+    if noise is None or fixed or noise <= 0 or val <= GROW_AT * noise:
+        interp.fit_report_["size_choice"] = {"tried": [interp.fit_report_["network"]]}
+        return interp
+    logger.info(
+        "held-out RMS %.3g > %.2f x noise %.3g: fitting a larger network", val, GROW_AT, noise
+    )
+    bigger = NeuralInterpolant(**{**settings, **LARGER}).fit(samples)
+    tried = [
+        {**f.fit_report_["network"], "relative_val_rmse": f.fit_report_["relative_val_rmse"]}
+        for f in (interp, bigger)
+    ]
+    best = min((interp, bigger), key=lambda f: max(f.fit_report_["relative_val_rmse"]))
+    best.fit_report_["size_choice"] = {"tried": tried, "noise_estimate": noise, "grow_at": GROW_AT}
+    return best
+
+
+def _strong(library: Library, table: dict[str, np.ndarray]) -> dict:
+    """Field -> (design matrix, time derivative) from a table of derivatives at points."""
+    X = library.matrix(table)
+    return {f: (X, table[library.time_derivative(f).name]) for f in library.fields}
+
+
 def _variants(method: str, accuracy: int | str) -> list[dict]:
     if method != "fd":
         return [{}]
@@ -212,6 +256,7 @@ def find(
     n_folds: int = 5,
     seed: int = 0,
     neural: dict | None = None,
+    form: str = "weak",
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -233,7 +278,7 @@ def find(
         serve the stability check).
     max_order, degree, extra, include_constant
         The candidate library (see :class:`discover.library.Library`).
-    select : {"1se", "cv", "bic", "aic"}
+    select : {"1se", "cv", "bic", "aic", "knee"}
         Selection criterion over the path (see :mod:`discover.select`).
     regressor : str
         Sparse regressor (see :data:`discover.regress.REGRESSORS`).
@@ -243,6 +288,11 @@ def find(
         Seed of the fold assignment and of the collocation points.
     neural : dict, optional
         Settings of the :class:`~discover.interpolate.NeuralInterpolant` (method "neural").
+    form : {"weak", "strong"}
+        How the neural method builds the regression: ``weak`` (default) integrates the PDE
+        against test functions on boxes of the interpolant (:mod:`discover.weak`), so most
+        terms need only the interpolant's values; ``strong`` uses its derivatives at
+        collocation points.  Finite-difference methods always use the strong form.
 
     Returns
     -------
@@ -253,6 +303,8 @@ def find(
             f"unknown selection criterion '{select}'; valid criteria: "
             + ", ".join(repr(c) for c in CRITERIA)
         )
+    if form not in FORMS:
+        raise DataError(f"unknown form '{form}'; valid forms: " + ", ".join(repr(f) for f in FORMS))
     valid_methods = ("auto", "neural", *METHODS)
     if method not in valid_methods:
         raise DataError(
@@ -286,53 +338,73 @@ def find(
         raise DataError(str(exc)) from None
     needed = library.derivatives_needed()
     fit_report = None
+    # per derivative variant: field -> (X, y); rows located at `points`
+    systems: list[dict[str, tuple[np.ndarray, np.ndarray]]]
+    grid_rows = None  # FD: which grid points are rows (effective size of the residual)
+    n_eff_of: list[float | None]
     if method == "neural":
-        variants: list[dict] = [{}]
-        interp = NeuralInterpolant(**(neural or {})).fit(samples)
+        interp = _fit_interpolant(samples, dict(neural or {}), noise)
         fit_report = interp.fit_report_
-        points = collocation_points(samples, seed=seed)
-        d = interp.derivatives(points, [tuple(n.orders) for n in needed])
-        k = {f: i for i, f in enumerate(samples.fields)}
-        tables_of = [{n.name: d[tuple(n.orders)][:, k[n.field]] for n in needed}]
-        grid_shape = None
+        if form == "weak":
+            try:
+                systems, centers, n_eff_of = weak_systems(interp, samples, library)
+            except ValueError as exc:
+                raise DataError(f"{exc} (or use form='strong' / --form strong)") from None
+            variants = [{"box_scale": sc} for sc in SCALES]
+            points = centers[0]
+        else:
+            points = collocation_points(samples, seed=seed)
+            d = interp.derivatives(points, [tuple(n.orders) for n in needed])
+            k = {f: i for i, f in enumerate(samples.fields)}
+            table = {n.name: d[tuple(n.orders)][:, k[n.field]] for n in needed}
+            systems = [_strong(library, table)]
+            variants, n_eff_of = [{}], [None]
     else:
         variants = _variants(method, accuracy)
         feats = [differentiate(samples, needed, method=method, **v) for v in variants]
         # rows where every variant and every feature is finite: comparisons use the same rows
-        rows = np.ones(samples.grid[samples.fields[0]].shape, dtype=bool)
+        grid_rows = np.ones(samples.grid[samples.fields[0]].shape, dtype=bool)
         for f in feats:
             for name in f.data_vars:
-                rows &= np.isfinite(f[name].values)
+                grid_rows &= np.isfinite(f[name].values)
         mesh = np.meshgrid(*[samples.grid[c].values for c in samples.coords], indexing="ij")
-        points = np.stack([m[rows] for m in mesh], axis=1)
-        tables_of = [{k: f[k].values[rows] for k in f.data_vars} for f in feats]
-        grid_shape = rows
+        points = np.stack([m[grid_rows] for m in mesh], axis=1)
+        systems = [
+            _strong(library, {k: f[k].values[grid_rows] for k in f.data_vars}) for f in feats
+        ]
+        n_eff_of = [None] * len(variants)
     if len(points) <= len(library):
         raise DataError(
-            f"only {len(points)} points have every derivative (edges are trimmed and gaps "
+            f"only {len(points)} rows are left for the regression (edges are trimmed and gaps "
             f"spread); the {len(library)}-term library needs more: a finer grid, a lower "
             "--max-order or a smaller --degree"
         )
     folds = block_folds(points, n_folds=n_folds, seed=seed)
+    if method == "neural" and form == "weak":
+        fold_of = [block_folds(c, n_folds=n_folds, seed=seed) for c in centers]
+    else:
+        fold_of = [folds] * len(systems)
 
     equations, paths, diagnostics = [], {}, {}
     chosen_variants = {}
     for fld in samples.fields:
         lhs = library.time_derivative(fld).name
-        tables = [(library.matrix(a), a[lhs]) for a in tables_of]
+        tables = [sys_[fld] for sys_ in systems]
         if not np.any(tables[0][1]):
             raise DataError(
                 f"the time derivative of '{fld}' is zero everywhere; nothing to explain"
             )
         results = []
         for i, (X, y) in enumerate(tables):
-            n_eff = None
-            if grid_shape is not None:
+            n_eff = n_eff_of[i]
+            if grid_rows is not None:
                 full = np.linalg.lstsq(X, y, rcond=None)[0]
-                resid = np.full(grid_shape.shape, np.nan)
-                resid[grid_shape] = y - X @ full
+                resid = np.full(grid_rows.shape, np.nan)
+                resid[grid_rows] = y - X @ full
                 n_eff = effective_size(resid)
-            path = sparsity_path(X, y, library.names, folds=folds, regressor=regressor, n_eff=n_eff)
+            path = sparsity_path(
+                X, y, library.names, folds=fold_of[i], regressor=regressor, n_eff=n_eff
+            )
             neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(tables)]
             unstable = set()
             for c in path.candidates:
@@ -349,11 +421,13 @@ def find(
             best = path.best(select)
             results.append((best.cv, i, path, best))
             logger.info("%s %s: %s (cv %.3g)", fld, variants[i], best.terms, best.cv)
-        if accuracy == "auto" or method != "fd":
+        if method == "fd" and accuracy == "auto":
             _, i, path, best = min(results, key=lambda r: (r[0], r[1]))
-        else:
+        elif method == "fd":
             i = next(k for k, v in enumerate(variants) if v.get("accuracy") == accuracy)
             _, _, path, best = results[i]
+        else:  # the first box size (weak form; the others check stability), or the only one
+            _, i, path, best = results[0]
         chosen_variants[fld] = variants[i]
         ci = best.interval()
         terms = [
@@ -384,6 +458,7 @@ def find(
         "method": method,
         "accuracy": accuracy,
         "accuracy_chosen": {f: v.get("accuracy") for f, v in chosen_variants.items()},
+        "form": form if method == "neural" else "strong",
         "max_order": max_order,
         "degree": degree,
         "extra": list(extra),

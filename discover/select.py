@@ -18,6 +18,11 @@ Criteria (:data:`CRITERIA`)
     Information criteria on the held-out error, with the *effective* sample size of the
     residual (:func:`effective_size`): discretization and interpolation errors are smooth,
     so ``n`` correlated residuals carry far fewer than ``n`` independent values.
+``knee``
+    The knee of the Pareto front of complexity (number of terms) against held-out log-error
+    (:meth:`SparsityPath.pareto_front`): the front's point farthest below the straight line
+    from its sparsest to its most accurate model, both axes scaled to [0, 1] (the "Kneedle"
+    rule of Satopää et al. 2011) — where adding terms stops paying.
 
 Why not a plain information criterion by default: on clean data the residual of the true
 model is systematic (stencil or interpolation error), and extra terms do explain part of it
@@ -55,7 +60,7 @@ __all__ = [
 ]
 
 #: selection criteria by name (the first is the default)
-CRITERIA = ("1se", "cv", "bic", "aic")
+CRITERIA = ("1se", "cv", "bic", "aic", "knee")
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,20 @@ class SparsityPath:
             return min(near, key=lambda c: (c.n_terms, c.cv))
         if criterion == "cv":
             return min(pool, key=lambda c: (c.cv, c.n_terms))
+        if criterion == "knee":
+            return _knee(self.pareto_front())
         return min(pool, key=lambda c: (getattr(c, criterion), c.n_terms))
+
+    def pareto_front(self) -> list[Candidate]:
+        """The stable, non-empty models no sparser-or-equal model beats on held-out error,
+        sparsest first."""
+        pool = [c for c in self.candidates if c.n_terms > 0 and c.stable]
+        pool = pool or [c for c in self.candidates if c.n_terms > 0] or self.candidates
+        front: list[Candidate] = []
+        for c in sorted(pool, key=lambda c: (c.n_terms, c.cv)):
+            if not front or c.cv < front[-1].cv:
+                front.append(c)
+        return front
 
     def mark_unstable(self, supports: set[tuple[int, ...]]) -> None:
         """Mark the candidates with these supports as unstable."""
@@ -189,6 +207,30 @@ class SparsityPath:
     def table(self) -> list[dict]:
         """One row per candidate, sparsest first."""
         return [c.as_dict() for c in sorted(self.candidates, key=lambda c: (c.n_terms, c.cv))]
+
+
+def _knee(front: list[Candidate]) -> Candidate:
+    """The point of a Pareto front farthest below the chord from its first to its last point.
+
+    When no point lies below the chord, the error keeps falling as fast as terms are added,
+    and the last (most accurate) model is the knee.  A front of two points has no interior:
+    the second wins when it lowers the log-error by more than 1 (the mean squared error by a
+    factor e), else the first.
+
+    >>> from types import SimpleNamespace as C
+    >>> pts = [C(n_terms=n, cv=e) for n, e in [(1, -1.0), (2, -5.0), (3, -5.2), (5, -5.3)]]
+    >>> _knee(pts).n_terms
+    2
+    """
+    if len(front) < 3:
+        return front[-1] if len(front) == 2 and front[0].cv - front[1].cv > 1.0 else front[0]
+    n = np.array([c.n_terms for c in front], dtype=float)
+    e = np.array([c.cv for c in front])
+    x = (n - n[0]) / (n[-1] - n[0])
+    y = (e - e[-1]) / ((e[0] - e[-1]) or 1.0)
+    gap = (1 - x) - y
+    # no point below the chord: the error keeps falling as fast as terms are added
+    return front[int(np.argmax(gap))] if gap.max() > 1e-9 else front[-1]
 
 
 def block_folds(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -80,3 +82,16 @@ def test_too_few_samples_for_library(rng):
         sparsity_path(
             rng.normal(size=(5, 8)), rng.normal(size=5), list("abcdefgh"), folds=np.arange(5) % 2
         )
+
+
+def test_knee_of_the_pareto_front():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 8))
+    y = 2 * X[:, 0] - X[:, 3] + 0.3 * X[:, 5] + 0.05 * rng.normal(size=600)
+    path = sparsity_path(X, y, [f"f{i}" for i in range(8)], folds=np.arange(600) % 5)
+    front = path.pareto_front()
+    assert [c.n_terms for c in front] == sorted({c.n_terms for c in front})
+    assert all(a.cv > b.cv for a, b in itertools.pairwise(front))
+    assert path.best("knee").terms == ("f0", "f3", "f5")
+    with pytest.raises(ValueError, match="valid criteria: '1se', 'cv', 'bic', 'aic', 'knee'"):
+        path.best("elbow")
