@@ -40,7 +40,7 @@ from .interpolate import NeuralInterpolant
 from .io import DataError, Samples, load
 from .library import Library
 from .select import CRITERIA, SparsityPath, block_folds, effective_size, sparsity_path
-from .weak import SCALES, weak_systems
+from .weak import SCALES, evaluation_grid, inner_box, inside_hull, weak_systems
 
 __all__ = ["Discovery", "find"]
 
@@ -168,23 +168,18 @@ def collocation_points(
     data's domain, a ``margin`` (fraction of each coordinate's span) away from its edges,
     where any interpolant is weakest; inside the stations' convex hull in 2-D and 3-D."""
     rng = np.random.default_rng(seed)
-    lo, hi = samples.points.min(axis=0), samples.points.max(axis=0)
-    a, b = lo + margin * (hi - lo), hi - margin * (hi - lo)
     if samples.grid is not None:
-        axes = [samples.grid[c].values for c in samples.coords]
-        axes = [v[(v >= a[i]) & (v <= b[i])] for i, v in enumerate(axes)]
-        mesh = np.meshgrid(*axes, indexing="ij")
+        mesh = np.meshgrid(*evaluation_grid(samples, margin=margin), indexing="ij")
         pts = np.stack([m.ravel() for m in mesh], axis=1)
         if len(pts) > max_points:
             pts = pts[np.sort(rng.choice(len(pts), max_points, replace=False))]
         return pts
+    a, b = inner_box(samples, margin)
     n = int(min(max_points, max(5000, 4 * samples.n_samples)))
-    pts = a + (b - a) * rng.uniform(size=(4 * n, len(lo)))
-    if len(lo) > 2:  # keep points inside the convex hull of the positions
-        from scipy.spatial import Delaunay
-
-        space = np.unique(samples.points[:, 1:], axis=0)
-        pts = pts[Delaunay(space).find_simplex(pts[:, 1:]) >= 0]
+    pts = a + (b - a) * rng.uniform(size=(4 * n, len(a)))
+    inside = inside_hull(samples)
+    if inside is not None:
+        pts = pts[inside(pts)]
     return pts[:n]
 
 
@@ -379,11 +374,11 @@ def find(
             f"spread); the {len(library)}-term library needs more: a finer grid, a lower "
             "--max-order or a smaller --degree"
         )
-    folds = block_folds(points, n_folds=n_folds, seed=seed)
+    # cross-validation folds of each variant's rows (the weak form's boxes move with their size)
     if method == "neural" and form == "weak":
         fold_of = [block_folds(c, n_folds=n_folds, seed=seed) for c in centers]
     else:
-        fold_of = [folds] * len(systems)
+        fold_of = [block_folds(points, n_folds=n_folds, seed=seed)] * len(systems)
 
     equations, paths, diagnostics = [], {}, {}
     chosen_variants = {}

@@ -41,7 +41,15 @@ import sympy as sp
 
 from .library import Term, parse_symbol
 
-__all__ = ["WeakBoxes", "weak_parts"]
+__all__ = [
+    "WeakBoxes",
+    "evaluation_grid",
+    "half_widths",
+    "inner_box",
+    "inside_hull",
+    "weak_parts",
+    "weak_systems",
+]
 
 
 def weak_parts(term: Term) -> tuple[sp.Expr, tuple[int, ...]]:
@@ -202,22 +210,38 @@ class WeakBoxes:
         return out
 
 
+def inner_box(samples, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper corners of the data's bounding box shrunk by ``margin`` (a fraction of
+    each coordinate's span) at every edge, where any interpolant is weakest."""
+    lo, hi = samples.points.min(axis=0), samples.points.max(axis=0)
+    return lo + margin * (hi - lo), hi - margin * (hi - lo)
+
+
+def inside_hull(samples):
+    """``inside(points) -> bool array``: whether each point's spatial part lies in the convex
+    hull of the data's positions; ``None`` in 1-D space, where the box is the hull."""
+    if samples.points.shape[1] <= 2:
+        return None
+    from scipy.spatial import Delaunay
+
+    hull = Delaunay(np.unique(samples.points[:, 1:], axis=0))
+    return lambda pts: hull.find_simplex(pts[:, 1:]) >= 0
+
+
 def evaluation_grid(samples, *, margin: float = 0.1, n_space: int | None = None) -> list:
     """Axes of the regular grid the weak form integrates on: the data's own grid when it has
     one, else times of the stations (or a uniform axis) and a uniform spatial grid; a
     ``margin`` (fraction of each span) is left at every edge."""
-    lo, hi = samples.points.min(axis=0), samples.points.max(axis=0)
-    a, b = lo + margin * (hi - lo), hi - margin * (hi - lo)
+    a, b = inner_box(samples, margin)
     if samples.grid is not None:
         axes = [samples.grid[c].values.astype(float) for c in samples.coords]
         return [v[(v >= a[i]) & (v <= b[i])] for i, v in enumerate(axes)]
-    n_sp = len(lo) - 1
-    n_space = n_space or {1: 256, 2: 64}.get(n_sp, 24)
+    n_space = n_space or {1: 256, 2: 64}.get(len(a) - 1, 24)
     times = np.unique(samples.points[:, 0])
     times = times[(times >= a[0]) & (times <= b[0])]
     if samples.layout != "station" or times.size > 400 or times.size < 20:
         times = np.linspace(a[0], b[0], 128)
-    return [times] + [np.linspace(a[i], b[i], n_space) for i in range(1, len(lo))]
+    return [times] + [np.linspace(a[i], b[i], n_space) for i in range(1, len(a))]
 
 
 #: box half-width as a fraction of the evaluation grid's points: time, then each space axis
@@ -240,13 +264,8 @@ def half_widths(shape: Sequence[int], scale: float = 1.0) -> list[int]:
     >>> half_widths((81, 204)), half_widths((81, 204), 1.5)
     ([8, 12], [12, 18])
     """
-    out = []
-    for d, n in enumerate(shape):
-        frac, least = (
-            (HALF_WIDTH[0], MIN_HALF_WIDTH[0]) if d == 0 else (HALF_WIDTH[1], MIN_HALF_WIDTH[1])
-        )
-        out.append(max(least, round(scale * frac * n)))
-    return out
+    space = [min(d, 1) for d in range(len(shape))]  # 0 for time, 1 for every space axis
+    return [max(MIN_HALF_WIDTH[j], round(scale * HALF_WIDTH[j] * n)) for j, n in zip(space, shape)]
 
 
 def weak_systems(
@@ -281,12 +300,7 @@ def weak_systems(
     """
     axes = evaluation_grid(samples, margin=margin)
     shape = tuple(a.size for a in axes)
-    inside = None
-    if len(axes) > 2:  # boxes inside the convex hull of the positions (space only)
-        from scipy.spatial import Delaunay
-
-        hull = Delaunay(np.unique(samples.points[:, 1:], axis=0))
-        inside = lambda pts: hull.find_simplex(pts[:, 1:]) >= 0  # noqa: E731
+    inside = inside_hull(samples)
     parts = [weak_parts(t) for t in library.terms]
     wanted: dict[str, object] = {}
     for fld in library.fields:
@@ -300,14 +314,7 @@ def weak_systems(
     orders = sorted({tuple(d.orders) for d in wanted.values()})
     d = interpolant.derivatives(pts, orders)
     feat = {n: d[tuple(w.orders)][:, k[w.field]].reshape(shape) for n, w in wanted.items()}
-    values = []
-    for g, _ in parts:
-        if g.is_number:
-            values.append(np.full(shape, float(g)))
-        else:
-            syms = sorted(g.free_symbols, key=str)
-            f = sp.lambdify(syms, g, modules="numpy")
-            values.append(np.asarray(f(*(feat[s.name] for s in syms)), dtype=float))
+    values = [Term(g, library.fields, library.coords).column(feat) for g, _ in parts]
     max_order = max([sum(b) for _, b in parts] + [1])
     t_order = (1,) + (0,) * (len(axes) - 1)
     systems, centers, n_eff = [], [], []
