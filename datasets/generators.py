@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from .spectral import etdrk4, fourier_interpolate, wavenumbers
+from .spectral import etdrk4, etdrk4_states, fourier_interpolate, wavenumbers
 
 __all__ = ["GENERATORS", "Problem", "generate", "make_dataset"]
 
@@ -371,6 +371,103 @@ def kuramoto_sivashinsky(
     )
 
 
+def lambda_omega(
+    *,
+    diffusivity_u: float = 0.1,
+    diffusivity_v: float = 0.1,
+    beta: float = 1.0,
+    seed: int = 0,
+    n: int = 128,
+) -> Problem:
+    """The λ–ω reaction–diffusion system (Rudy et al. 2017), two fields on [0, 20)², periodic:
+
+    ``u_t = λ(A) u - ω(A) v + d_u Δu``, ``v_t = ω(A) u + λ(A) v + d_v Δv`` with
+    ``A² = u² + v²``, ``λ = 1 - A²``, ``ω = -β A²`` — expanded, cubic polynomials:
+    ``u_t = u - u³ - u v² + β u² v + β v³ + d_u Δu`` and
+    ``v_t = v - v³ - u² v - β u³ - β u v² + d_v Δv``.
+
+    The initial state is a random smooth periodic field (modes up to wavenumber 3 per axis);
+    it organizes into travelling phase waves and spirals.  ETDRK4 pseudo-spectral, ``n²``.
+
+    >>> p = lambda_omega(beta=0.8)
+    >>> p.fields, p.coefficients["v"]["u**3"]
+    (('u', 'v'), -0.8)
+    """
+    length = 20.0
+    rng = np.random.default_rng(seed)
+    k = wavenumbers(n, length)
+    kx = 2 * np.pi * np.fft.fftfreq(n, d=length / n)
+    k2 = kx[:, None] ** 2 + k[None, :] ** 2
+    xs = _grid(0.0, length, n)
+    X, Y = np.meshgrid(xs, xs, indexing="ij")
+
+    def smooth_field() -> np.ndarray:
+        out = np.zeros_like(X)
+        for i in range(-3, 4):
+            for j in range(0, 4):
+                a, ph = rng.normal() / (1 + i * i + j * j) ** 0.5, rng.uniform(0, 2 * np.pi)
+                out += a * np.cos(2 * np.pi * (i * X + j * Y) / length + ph)
+        return out / np.abs(out).max()
+
+    u0, v0 = smooth_field(), smooth_field()
+    lin = np.stack([1.0 - diffusivity_u * k2, 1.0 - diffusivity_v * k2])
+
+    def nonlin(w: np.ndarray) -> np.ndarray:
+        u, v = np.fft.irfft2(w[0], s=(n, n)), np.fft.irfft2(w[1], s=(n, n))
+        a2 = u * u + v * v
+        return np.stack(
+            [np.fft.rfft2(-a2 * u + beta * a2 * v), np.fft.rfft2(-beta * a2 * u - a2 * v)]
+        )
+
+    def evaluate(t: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        t = np.asarray(t, float)
+        if t[0] != 0:
+            raise ValueError("lambda_omega: times must start at 0")
+        w0 = np.stack([np.fft.rfft2(u0), np.fft.rfft2(v0)])
+        states = etdrk4_states(w0, lin, nonlin, t, dt=0.01)
+        out = {}
+        for i, name in enumerate(("u", "v")):
+            f = np.stack([np.fft.irfft2(w[i], s=(n, n)) for w in states])
+            f = fourier_interpolate(f, 0.0, length, np.asarray(x, float))  # along y
+            f = fourier_interpolate(np.swapaxes(f, 1, 2), 0.0, length, np.asarray(y, float))
+            if not np.all(np.isfinite(f)):
+                raise FloatingPointError("lambda_omega diverged; use a smaller step")
+            out[name] = np.swapaxes(f, 1, 2)
+        return out
+
+    coefs = {
+        "u": {
+            "u_xx": diffusivity_u,
+            "u_yy": diffusivity_u,
+            "u": 1.0,
+            "u**3": -1.0,
+            "u*v**2": -1.0,
+            "u**2*v": beta,
+            "v**3": beta,
+        },
+        "v": {
+            "v_xx": diffusivity_v,
+            "v_yy": diffusivity_v,
+            "v": 1.0,
+            "v**3": -1.0,
+            "u**2*v": -1.0,
+            "u**3": -beta,
+            "u*v**2": -beta,
+        },
+    }
+    return Problem(
+        "lambda_omega",
+        "; ".join(f"{f}_t = " + _rhs(c) for f, c in coefs.items()),
+        coefs,
+        {"x": (0.0, length), "y": (0.0, length)},
+        10.0,
+        evaluate,
+        continuous_time=False,
+        fields=("u", "v"),
+        description="λ–ω reaction–diffusion, ETDRK4 pseudo-spectral solution",
+    )
+
+
 GENERATORS: dict[str, Callable[..., Problem]] = {
     "heat": heat,
     "advection_diffusion": advection_diffusion,
@@ -379,6 +476,7 @@ GENERATORS: dict[str, Callable[..., Problem]] = {
     "fisher_kpp": fisher_kpp,
     "kuramoto_sivashinsky": kuramoto_sivashinsky,
     "advection_diffusion_2d": advection_diffusion_2d,
+    "lambda_omega": lambda_omega,
 }
 
 
@@ -446,13 +544,18 @@ def make_dataset(
         for a, b in problem.space.values()
     ]
     coords_attrs = {"units": "1"}
+    if len(problem.fields) > 1 and layout != "grid":
+        raise ValueError(f"{problem.name} has several fields: only the grid layout is generated")
     if layout == "grid":
-        u = problem.evaluate(t, *axes)
-        sl = (slice(None, None, stride),) * u.ndim
-        u = u[sl]
+        vals = problem.evaluate(t, *axes)
+        vals = vals if isinstance(vals, dict) else {"u": vals}
+        sl = (slice(None, None, stride),) * (len(space) + 1)
         t = t[::stride]
         axes = [a[::stride] for a in axes]
-        ds = xr.Dataset({"u": (("t", *space), u)}, coords={"t": t, **dict(zip(space, axes))})
+        ds = xr.Dataset(
+            {f: (("t", *space), v[sl]) for f, v in vals.items()},
+            coords={"t": t, **dict(zip(space, axes))},
+        )
     elif layout in ("station", "scattered"):
         if len(space) != 1:
             raise ValueError("station and scattered layouts are generated for 1-D problems")
@@ -480,13 +583,15 @@ def make_dataset(
         raise ValueError(
             f"unknown layout '{layout}'; valid layouts: 'grid', 'station', 'scattered'"
         )
-    u = ds["u"].values
-    if noise:
-        u = u + noise * np.std(u) * rng.standard_normal(u.shape)
-    if missing:
-        u = np.where(rng.uniform(size=u.shape) < missing, np.nan, u)
-    ds["u"].values = u
-    ds["u"].attrs.update({"long_name": f"{problem.name} field", "units": "1"})
+    for f in problem.fields:
+        u = ds[f].values
+        if noise:
+            u = u + noise * np.std(u) * rng.standard_normal(u.shape)
+        if missing:
+            u = np.where(rng.uniform(size=u.shape) < missing, np.nan, u)
+        ds[f].values = u
+        name = problem.name + " field" + (f" {f}" if len(problem.fields) > 1 else "")
+        ds[f].attrs.update({"long_name": name, "units": "1"})
     ds["t"].attrs.update({"long_name": "time", "units": "1", "standard_name": "time"})
     for c in space:
         ds[c].attrs.update({"long_name": f"position {c}", **coords_attrs})

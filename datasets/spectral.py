@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["etdrk4", "fourier_interpolate", "wavenumbers"]
+__all__ = ["etdrk4", "etdrk4_states", "fourier_interpolate", "wavenumbers"]
 
 
 def wavenumbers(n: int, length: float) -> np.ndarray:
@@ -60,25 +60,45 @@ def etdrk4(
     -------
     ndarray (len(times), n)
     """
+    n = u0.size
+    states = etdrk4_states(np.fft.rfft(u0), lin, nonlin, times, dt=dt, n_contour=n_contour)
+    out = np.stack([u0] + [np.fft.irfft(v, n=n) for v in states[1:]])
+    if not np.all(np.isfinite(out)):
+        raise FloatingPointError("the spectral integration diverged; use a smaller step")
+    return out
+
+
+def etdrk4_states(
+    v0: np.ndarray,
+    lin: np.ndarray,
+    nonlin: Callable[[np.ndarray], np.ndarray],
+    times: np.ndarray,
+    *,
+    dt: float,
+    n_contour: int = 64,
+) -> list[np.ndarray]:
+    """ETDRK4 on a Fourier state of any shape: ``v_t = lin * v + nonlin(v)`` with ``lin`` a
+    diagonal operator of ``v``'s shape; returns the state at each output time."""
     times = np.asarray(times, dtype=float)
     out_dt = times[1] - times[0]
     if not np.allclose(np.diff(times), out_dt, rtol=1e-9, atol=0):
         raise ValueError("etdrk4 needs uniformly spaced output times")
     nsub = max(1, int(np.ceil(out_dt / dt - 1e-9)))
     h = out_dt / nsub
-    e = np.exp(h * lin)
-    e2 = np.exp(h * lin / 2)
+    shape = lin.shape
+    lin = np.ravel(lin)
+    e = np.exp(h * lin).reshape(shape)
+    e2 = np.exp(h * lin / 2).reshape(shape)
     r = np.exp(1j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
     lr = h * lin[:, None] + r[None, :]
-    q = h * np.real(np.mean((np.exp(lr / 2) - 1) / lr, axis=1))
+    q = (h * np.real(np.mean((np.exp(lr / 2) - 1) / lr, axis=1))).reshape(shape)
     f1 = h * np.real(np.mean((-4 - lr + np.exp(lr) * (4 - 3 * lr + lr**2)) / lr**3, axis=1))
     f2 = h * np.real(np.mean((2 + lr + np.exp(lr) * (-2 + lr)) / lr**3, axis=1))
     f3 = h * np.real(np.mean((-4 - 3 * lr - lr**2 + np.exp(lr) * (4 - lr)) / lr**3, axis=1))
-    n = u0.size
-    v = np.fft.rfft(u0)
-    out = np.empty((times.size, n))
-    out[0] = u0
-    for i in range(1, times.size):
+    f1, f2, f3 = f1.reshape(shape), f2.reshape(shape), f3.reshape(shape)
+    v = v0
+    out = [v0]
+    for _ in range(1, times.size):
         for _ in range(nsub):
             nv = nonlin(v)
             a = e2 * v + q * nv
@@ -88,7 +108,5 @@ def etdrk4(
             c = e2 * a + q * (2 * nb - nv)
             nc = nonlin(c)
             v = e * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
-        out[i] = np.fft.irfft(v, n=n)
-    if not np.all(np.isfinite(out)):
-        raise FloatingPointError("the spectral integration diverged; use a smaller step")
+        out.append(v)
     return out

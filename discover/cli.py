@@ -104,16 +104,32 @@ def find(
     select: Annotated[
         str, typer.Option(help="Selection criterion: 1se, cv, bic, aic or knee.")
     ] = "1se",
+    regressor: Annotated[
+        str, typer.Option(help="Sparse regressor of the path: stlsq, sr3 or lasso.")
+    ] = "stlsq",
+    bootstrap: Annotated[
+        int, typer.Option(help="Block-bootstrap resamples for inclusion and intervals (0: none).")
+    ] = 100,
+    library_fraction: Annotated[
+        float, typer.Option(help="Fraction of the library each resample offers (bagging).")
+    ] = 1.0,
     extra: Annotated[
         list[str] | None, typer.Option(help="Extra candidate term (SymPy), repeatable.")
     ] = None,
     no_constant: Annotated[bool, typer.Option(help="Leave the constant term out.")] = False,
     time_unit: Annotated[str, typer.Option(help="Unit for datetime times.")] = "days",
+    units: Annotated[
+        str | None,
+        typer.Option(help="Declared transform of the inputs, e.g. 'x=km,t=days' (SYMBOL=UNIT)."),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the result as JSON.")
     ] = None,
     latex_out: Annotated[Path | None, typer.Option("--latex", help="Write LaTeX.")] = None,
     path: Annotated[bool, typer.Option("--path", help="Print the sparsity path.")] = False,
+    plot_path: Annotated[
+        Path | None, typer.Option("--plot-path", help="Write a PNG of the Pareto front.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
@@ -122,10 +138,13 @@ def find(
     from .find import find as run_find
 
     _setup_logging(verbose)
-    for out in (json_out, latex_out):
+    outputs = [o for o in (json_out, latex_out, plot_path) if o is not None]
+    for out in outputs:
         _run(_check_output, out, force, [data])
-    if json_out is not None and latex_out is not None and json_out == latex_out:
-        _fail("--json and --latex name the same file; give two paths")
+    if len({o.resolve() for o in outputs}) < len(outputs):
+        _fail("--json, --latex and --plot-path name the same file; give different paths")
+    if plot_path is not None and plot_path.suffix.lower() != ".png":
+        _fail(f"--plot-path writes PNG; give a file ending in .png, not '{plot_path.name}'")
     acc: int | str = accuracy
     if accuracy != "auto":
         try:
@@ -133,6 +152,14 @@ def find(
         except ValueError:
             _fail(f"--accuracy must be 'auto' or a whole number, not '{accuracy}'")
     names = [v.strip() for v in var.split(",") if v.strip()]
+    declared: dict[str, str] = {}
+    for item in (units or "").split(","):
+        if not item.strip():
+            continue
+        sym, sep, unit = item.partition("=")
+        if not sep or not sym.strip() or not unit.strip():
+            _fail(f"--units takes SYMBOL=UNIT pairs separated by commas, not '{item}'")
+        declared[sym.strip()] = unit.strip()
     result = _run(
         run_find,
         data,
@@ -147,11 +174,20 @@ def find(
         extra=extra or (),
         include_constant=not no_constant,
         select=select,
+        regressor=regressor,
+        n_bootstrap=bootstrap,
+        library_fraction=library_fraction,
+        units=declared or None,
         seed=seed,
         neural={"progress": sys.stderr.isatty()},
     )
     for eq in result.equations:
-        typer.echo(str(eq))
+        typer.echo(eq.summary())
+    if result.transform is not None:
+        before = ", ".join(f"{k}: {v}" for k, v in result.transform.units_before.items())
+        typer.echo(f"in the data's own units ({before}):")
+        for eq in result.equations_in_data_units:
+            typer.echo(f"    {eq}")
     if path:
         for fld, p in result.paths.items():
             typer.echo(f"\nsparsity path for {fld} ({len(p.candidates)} models, sparsest first):")
@@ -170,6 +206,31 @@ def find(
     if latex_out is not None:
         _write_atomic(latex_out, result.to_latex())
         typer.echo(f"wrote {latex_out}", err=True)
+    if plot_path is not None:
+        _write_plot(result, plot_path, select)
+        typer.echo(f"wrote {plot_path}", err=True)
+
+
+def _write_plot(result, out: Path, criterion: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = result.paths
+    fig, axes = plt.subplots(1, len(paths), figsize=(7 * len(paths), 4.5), squeeze=False)
+    for ax, (fld, p) in zip(axes[0], paths.items()):
+        name = result.samples.names.get(fld, fld)
+        p.plot(ax, criterion=criterion, title=f"{name}: sparsity path ({p.regressor})")
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
 
 
 @app.command()

@@ -12,6 +12,15 @@ u_t = 0.1*u_xx - 1.0*u*u_x
 'u_{t} = 0.1 u_{xx} - 1.0 u u_{x}'
 >>> Equation.from_json(eq.to_json()) == eq
 True
+
+With intervals (as :func:`discover.find` reports them), :meth:`Equation.summary` prints each
+coefficient to the precision its uncertainty allows:
+
+>>> eq = Equation("u_t", [{"term": "u_xx", "coef": 0.1003, "ci": [0.0982, 0.1024],
+...                        "inclusion": 1.0}], fields=("u",), coords=("t", "x"))
+>>> print(eq.summary())
+u_t = 0.1003*u_xx
+    0.1003 ± 0.0021  u_xx  (inclusion 1.00)
 """
 
 from __future__ import annotations
@@ -22,11 +31,33 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
-from .library import latex, parse_symbol, sstr
+from .library import LAPLACIAN, derivative_symbol, latex, parse_symbol, sstr
 
-__all__ = ["Equation", "TermEstimate"]
+__all__ = ["Equation", "TermEstimate", "format_uncertain"]
+
+
+def format_uncertain(value: float, half_width: float) -> str:
+    """``value ± half_width`` rounded to the uncertainty: one significant digit, two when
+    it starts with a 1 or 2 (the Particle Data Group's habit, simplified).
+
+    >>> format_uncertain(0.10012, 0.00213)
+    '0.1001 ± 0.0021'
+    >>> format_uncertain(-1.00231, 0.0061)
+    '-1.002 ± 0.006'
+    >>> format_uncertain(12.3, 0.0)
+    '12.3 ± 0'
+    """
+    if not math.isfinite(half_width) or half_width <= 0:
+        return f"{value:.4g} ± 0" if half_width == 0 else f"{value:.4g} ± {half_width}"
+    exp = math.floor(math.log10(half_width))
+    lead = half_width / 10**exp
+    decimals = -exp + (1 if lead < 3 else 0)
+    if decimals <= 0:
+        return f"{round(value, decimals):.0f} ± {round(half_width, decimals):.0f}"
+    return f"{value:.{decimals}f} ± {half_width:.{decimals}f}"
 
 
 @dataclass(frozen=True)
@@ -162,6 +193,196 @@ class Equation:
     def _repr_latex_(self) -> str:
         return f"${self.to_latex()}$"
 
+    def summary(self) -> str:
+        """The equation, then one line per term: coefficient ± half its interval, the term,
+        its inclusion probability; then the grouped form (:meth:`grouped`) if there is one."""
+        lines = [str(self)]
+        width = max((len(t.term) for t in self.terms), default=0)
+        rows = []
+        for t in self.terms:
+            if t.ci is None:
+                num = f"{t.coef:.{self.digits}g}"
+            else:
+                lo, hi = t.ci
+                centre = (lo + hi) / 2
+                # symmetric intervals print as coef ± h; others show their ends
+                if abs(centre - t.coef) <= 1e-6 * max(abs(hi - lo), 1e-300):
+                    num = format_uncertain(t.coef, (hi - lo) / 2)
+                else:
+                    num = f"{t.coef:.{self.digits}g} [{lo:.{self.digits}g}, {hi:.{self.digits}g}]"
+            inc = "" if t.inclusion is None else f"  (inclusion {t.inclusion:.2f})"
+            rows.append((num, t.term, inc))
+        nw = max((len(r[0]) for r in rows), default=0)
+        lines += [f"    {n:>{nw}}  {term:<{width}}{inc}".rstrip() for n, term, inc in rows]
+        grouped = self.grouped()
+        if grouped is not None:
+            names = ", ".join(" + ".join(g["terms"]) + " -> " + g["group"] for g in self.groups())
+            lines.append(f"grouped ({names}; their coefficients agree within their intervals):")
+            lines.append(f"    {grouped}")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ change of variables
+    def change_variables(
+        self,
+        maps: Mapping[str, tuple[float, float]],
+        units: Mapping[str, str] | None = None,
+    ) -> Equation:
+        """The same equation in new variables ``s' = factor * s + offset`` (``maps``: symbol ->
+        ``(factor, offset)``, for fields and coordinates; e.g. from
+        :class:`discover.io.Transform`).
+
+        A transform of the data is a change of variables in the PDE: with ``x' = a x``,
+        ``t' = c t`` and ``u' = k u + b`` every derivative ``∂ⁿu/∂xⁿ = aⁿ/k · ∂ⁿu'/∂x'ⁿ``, the
+        time derivative ``u_t = c/k · u'_t'`` and ``u = (u' - b)/k``; the right-hand side is
+        expanded and collected again.  A new term fed by one old term keeps its interval
+        (scaled) and inclusion; where old terms merge (a field offset makes ``u²`` spawn
+        ``u`` and ``1``) the new term gets the summed coefficient and no interval.
+
+        >>> eq = Equation("u_t", [{"term": "u_xx", "coef": 0.1, "ci": [0.09, 0.11]}],
+        ...               fields=("u",), coords=("t", "x"))
+        >>> km_days = eq.change_variables({"x": (1e-3, 0.0), "t": (1 / 86400, 0.0)})
+        >>> print(km_days)
+        u_t = 0.00864*u_xx
+        >>> [round(v, 6) for v in km_days.terms[0].ci]
+        [0.007776, 0.009504]
+        """
+        lhs_d = parse_symbol(self.lhs, self.fields, self.coords)
+        if lhs_d is None:
+            raise ValueError(f"the left-hand side '{self.lhs}' names no field derivative")
+
+        def factor(sym: str) -> tuple[float, float]:
+            return tuple(float(v) for v in maps.get(sym, (1.0, 0.0)))  # type: ignore[return-value]
+
+        def old_in_new(name: str) -> sp.Expr:
+            d = parse_symbol(name, self.fields, self.coords)
+            new = sp.Symbol(name)
+            if d is None:  # a coordinate appearing in a term (forcing), or an unknown symbol
+                a, b = factor(name) if name in self.coords else (1.0, 0.0)
+                return (new - b) / a
+            a_f, b_f = factor(d.field)
+            if d.total_order == 0:
+                return (new - b_f) / a_f
+            scale = 1.0
+            for c, n in zip(d.coords, d.orders):
+                scale *= factor(c)[0] ** n
+            return sp.Float(scale / a_f) * new
+
+        # lhs: old = m * new  ->  new = rhs_old / m
+        m = old_in_new(self.lhs) / sp.Symbol(self.lhs)
+        pieces: list[dict[sp.Expr, float]] = []
+        for e in self.term_exprs():
+            sub = {s: old_in_new(s.name) for s in e.free_symbols}
+            expanded = sp.expand(e.xreplace(sub) / m)
+            pieces.append({k: float(v) for k, v in expanded.as_coefficients_dict().items()})
+        sources: dict[sp.Expr, list[int]] = {}
+        for i, pc in enumerate(pieces):
+            for k in pc:
+                sources.setdefault(k, []).append(i)
+        terms = []
+        for key, idx in sources.items():
+            coef = sum(self.terms[i].coef * pieces[i][key] for i in idx)
+            ci, inc = None, None
+            t0 = self.terms[idx[0]]
+            if len(idx) == 1:
+                mult = pieces[idx[0]][key]
+                if t0.ci is not None:
+                    lo, hi = sorted((t0.ci[0] * mult, t0.ci[1] * mult))
+                    ci = (lo, hi)
+                inc = t0.inclusion
+            name = "1" if key == 1 else sstr(key)
+            terms.append(TermEstimate(name, float(coef), ci, inc))
+        return Equation(
+            self.lhs,
+            terms,
+            fields=self.fields,
+            coords=self.coords,
+            units={**self.units, **(units or {})},
+            digits=self.digits,
+        )
+
+    # ------------------------------------------------------------------ groups
+    def groups(self) -> list[dict[str, Any]]:
+        """Recognisable groups of terms whose coefficients agree within their intervals.
+
+        A field's Laplacian: terms that differ only in which pure second derivative of the
+        field they hold (``u_xx``, ``u_yy`` …, one per space coordinate) form ``c·Δu`` (or
+        ``c·u·Δu`` …) when every pair of their intervals overlaps.  The group's coefficient
+        is the inverse-variance weighted mean and its interval the matching one.  Groups are
+        shown beside the equation, never forced on it.
+
+        >>> eq = Equation("u_t", [{"term": "u_xx", "coef": 0.101, "ci": [0.099, 0.103]},
+        ...                       {"term": "u_yy", "coef": 0.099, "ci": [0.097, 0.101]},
+        ...                       {"term": "u_x", "coef": -1.0, "ci": [-1.01, -0.99]}],
+        ...               fields=("u",), coords=("t", "x", "y"))
+        >>> print(eq.grouped())
+        u_t = 0.1*Δu - 1.0*u_x
+        """
+        space = self.coords[1:]
+        if len(space) < 2:
+            return []
+        exprs = dict(zip((t.term for t in self.terms), self.term_exprs()))
+        by_term = {t.term: t for t in self.terms}
+        out = []
+        for f in self.fields:
+            second = {}
+            for c in space:
+                orders = tuple(2 if k == c else 0 for k in self.coords)
+                second[c] = sp.Symbol(derivative_symbol(f, self.coords, orders))
+            lap = sp.Symbol(LAPLACIAN + f)
+            keyed: dict[sp.Expr, dict[str, str]] = {}
+            for name, e in exprs.items():
+                hits = [c for c, d in second.items() if e.has(d)]
+                if len(hits) != 1 or sp.degree(e, second[hits[0]]) != 1:
+                    continue
+                keyed.setdefault(e.subs(second[hits[0]], lap), {})[hits[0]] = name
+            for key, members in keyed.items():
+                if len(members) != len(space):
+                    continue
+                ts = [by_term[members[c]] for c in space]
+                if any(t.ci is None for t in ts):
+                    continue
+                if not all(a.ci[0] <= b.ci[1] and b.ci[0] <= a.ci[1] for a in ts for b in ts):
+                    continue
+                half = np.array([(t.ci[1] - t.ci[0]) / 2 for t in ts])
+                w = 1 / np.maximum(half, 1e-300) ** 2
+                coef = float(np.sum(w * [t.coef for t in ts]) / w.sum())
+                h = float(1 / np.sqrt(w.sum()))
+                inc = [t.inclusion for t in ts if t.inclusion is not None]
+                out.append(
+                    {
+                        "group": sstr(key),
+                        "terms": [t.term for t in ts],
+                        "coef": coef,
+                        "ci": [coef - h, coef + h],
+                        "inclusion": min(inc) if len(inc) == len(ts) else None,
+                    }
+                )
+        return out
+
+    def grouped(self) -> Equation | None:
+        """The equation with its :meth:`groups` written compactly (``Δu``); None if none."""
+        groups = self.groups()
+        if not groups:
+            return None
+        members = {m: g for g in groups for m in g["terms"]}
+        terms: list[TermEstimate | dict] = []
+        done = set()
+        for t in self.terms:
+            g = members.get(t.term)
+            if g is None:
+                terms.append(t)
+            elif g["group"] not in done:
+                done.add(g["group"])
+                terms.append({k: g[k] for k in ("coef", "ci", "inclusion")} | {"term": g["group"]})
+        return Equation(
+            self.lhs,
+            terms,
+            fields=self.fields,
+            coords=self.coords,
+            units=self.units,
+            digits=self.digits,
+        )
+
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -170,6 +391,7 @@ class Equation:
             "latex": self.to_latex(),
             "text": str(self),
             "terms": [t.as_dict() for t in self.terms],
+            "groups": self.groups(),
             "fields": list(self.fields),
             "coords": list(self.coords),
             "units": dict(self.units),

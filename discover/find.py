@@ -25,6 +25,7 @@ u_t = -1.0*u_x + 0.05*u_xx
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +38,20 @@ from . import __version__
 from .differentiate import METHODS, differentiate
 from .equation import Equation, TermEstimate
 from .interpolate import NeuralInterpolant
-from .io import DataError, Samples, load
+from .io import DataError, Samples, Transform, load, transform
 from .library import Library
-from .select import CRITERIA, SparsityPath, block_folds, effective_size, sparsity_path
+from .regress import REGRESSORS
+from .select import (
+    CRITERIA,
+    CollinearityWarning,
+    SparsityPath,
+    block_folds,
+    collinear_terms,
+    effective_size,
+    ensemble,
+    refit,
+    sparsity_path,
+)
 from .weak import SCALES, evaluation_grid, inner_box, inside_hull, weak_systems
 
 __all__ = ["Discovery", "find"]
@@ -76,6 +88,16 @@ class Discovery:
     samples: Samples
     settings: dict[str, Any]
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    transform: Transform | None = None
+
+    @property
+    def equations_in_data_units(self) -> list[Equation]:
+        """The equations in the data's own coordinates and units: the declared transform
+        (``units=``) undone as a change of variables; the equations themselves otherwise."""
+        if self.transform is None:
+            return list(self.equations)
+        back = self.transform.inverse()
+        return [e.change_variables(back.maps, back.units) for e in self.equations]
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.equations)
@@ -115,6 +137,9 @@ class Discovery:
             "diagnostics": self.diagnostics,
             "version": __version__,
         }
+        if self.transform is not None:
+            out["transform"] = self.transform.as_dict()
+            out["equations_in_data_units"] = [e.to_dict() for e in self.equations_in_data_units]
         if include_path:
             out["path"] = {f: p.table() for f, p in self.paths.items()}
         return out
@@ -223,6 +248,114 @@ def _strong(library: Library, table: dict[str, np.ndarray]) -> dict:
     return {f: (X, table[library.time_derivative(f).name]) for f in library.fields}
 
 
+#: level of the reported coefficient intervals
+CI_LEVEL = 0.95
+
+
+def _uncertainty(
+    best,
+    tables: list[tuple[np.ndarray, np.ndarray]],
+    i: int,
+    names: list[str],
+    *,
+    points: np.ndarray,
+    folds: np.ndarray,
+    select: str,
+    regressor: str,
+    stable,
+    n_eff: float | None,
+    n_bootstrap: int,
+    library_fraction: float,
+    seed: int,
+) -> tuple[list[TermEstimate], dict]:
+    """Each kept term with its interval and inclusion probability, and how they came about.
+
+    The interval is ``coef ± z·√(se_b² + se_d²)``: ``se_b`` the block-bootstrap standard
+    error (block jackknife over the folds when ``n_bootstrap == 0``), ``se_d`` the largest
+    change of the coefficient when the same model is refitted with the neighbouring
+    derivative variants (stencil orders; the weak form's other box size) — the part of the
+    error that resampling rows cannot see, because every row shares the same discretization.
+    """
+    from scipy.stats import norm
+
+    idx = list(best.support)
+    coef = best.coef[idx]
+    X, y = tables[i]
+    inclusion = None
+    report: dict[str, Any] = {"method": "block jackknife over the folds", "level": CI_LEVEL}
+    if n_bootstrap and idx:
+        ens = ensemble(
+            X,
+            y,
+            names,
+            points=points,
+            folds=folds,
+            support=idx,
+            criterion=select,
+            regressor=regressor,
+            stable=stable,
+            n_models=n_bootstrap,
+            library_fraction=library_fraction,
+            n_eff=n_eff,
+            seed=seed,
+        )
+        se_b = ens.coef_se
+        inclusion = ens.inclusion
+        report = {
+            "method": "block bootstrap of the selection",
+            "level": CI_LEVEL,
+            **ens.settings,
+            "inclusion": {names[j]: float(q) for j, q in enumerate(inclusion) if q > 0},
+            "models": [{"terms": list(m), "frequency": f} for m, f in ens.models()[:5]],
+        }
+    else:
+        lo, hi = best.interval(CI_LEVEL).T if idx else (coef, coef)
+        se_b = (hi - lo) / 2 / norm.ppf(0.5 + CI_LEVEL / 2)
+    se_d = np.zeros(len(idx))
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(tables) and idx:
+            Xj, yj = tables[j]
+            cj = refit(Xj.T @ Xj, Xj.T @ yj, idx)
+            se_d = np.maximum(se_d, np.abs(cj - coef))
+    half = norm.ppf(0.5 + CI_LEVEL / 2) * np.sqrt(se_b**2 + se_d**2)
+    report["se_bootstrap" if n_bootstrap else "se_jackknife"] = dict(zip(best.terms, se_b.tolist()))
+    report["se_discretization"] = dict(zip(best.terms, se_d.tolist()))
+    terms = [
+        TermEstimate(
+            names[j],
+            float(c),
+            (float(c - h), float(c + h)),
+            None if inclusion is None else float(inclusion[j]),
+        )
+        for j, c, h in zip(idx, coef, half)
+    ]
+    return terms, report
+
+
+def _stability_check(tables: list[tuple[np.ndarray, np.ndarray]], i: int):
+    """``support -> bool``: does each coefficient of the model, fitted on variant ``i``, move
+    by less than :data:`STABILITY` of itself when refitted on the neighbouring variants?"""
+    neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(tables)]
+    cache: dict[tuple[int, ...], bool] = {}
+    grams = {
+        j: (tables[j][0].T @ tables[j][0], tables[j][0].T @ tables[j][1]) for j in [i, *neighbours]
+    }
+
+    def stable(support: tuple[int, ...]) -> bool:
+        if support not in cache:
+            idx = list(support)
+            ok = True
+            if idx and neighbours:
+                ci = refit(*grams[i], idx)
+                for j in neighbours:
+                    cj = refit(*grams[j], idx)
+                    ok = ok and not np.any(np.abs(cj - ci) > STABILITY * np.abs(ci))
+            cache[support] = ok
+        return cache[support]
+
+    return stable
+
+
 def _variants(method: str, accuracy: int | str) -> list[dict]:
     if method != "fd":
         return [{}]
@@ -252,6 +385,9 @@ def find(
     seed: int = 0,
     neural: dict | None = None,
     form: str = "weak",
+    n_bootstrap: int = 100,
+    library_fraction: float = 1.0,
+    units: dict[str, str] | None = None,
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -288,6 +424,16 @@ def find(
         against test functions on boxes of the interpolant (:mod:`discover.weak`), so most
         terms need only the interpolant's values; ``strong`` uses its derivatives at
         collocation points.  Finite-difference methods always use the strong form.
+    n_bootstrap : int
+        Block-bootstrap resamples of the whole selection (:func:`discover.select.ensemble`):
+        each kept term's inclusion probability and the bootstrap part of its interval.
+        0 skips them (the interval is then the block jackknife over the folds).
+    library_fraction : float
+        Fraction of the library each resample offers (library bagging); 1 offers all.
+    units : dict, optional
+        A declared transform of the inputs, symbol -> unit, e.g. ``{"x": "km", "t": "days"}``
+        (:func:`discover.io.transform`).  The equation is discovered in these units and also
+        reported in the data's own (:attr:`Discovery.equations_in_data_units`).
 
     Returns
     -------
@@ -297,6 +443,15 @@ def find(
         raise DataError(
             f"unknown selection criterion '{select}'; valid criteria: "
             + ", ".join(repr(c) for c in CRITERIA)
+        )
+    if not isinstance(n_bootstrap, int) or n_bootstrap < 0 or n_bootstrap == 1:
+        raise DataError(f"n_bootstrap must be 0 or a whole number >= 2, not {n_bootstrap!r}")
+    if not 0 < library_fraction <= 1:
+        raise DataError(f"library_fraction must be in (0, 1], not {library_fraction}")
+    if regressor not in REGRESSORS:
+        raise DataError(
+            f"unknown regressor '{regressor}'; valid regressors: "
+            + ", ".join(repr(r) for r in REGRESSORS)
         )
     if form not in FORMS:
         raise DataError(f"unknown form '{form}'; valid forms: " + ", ".join(repr(f) for f in FORMS))
@@ -312,6 +467,9 @@ def find(
         if var is None:
             raise DataError("no variable given; name the field with var= / --var")
         samples = load(data, var, time=time, coords=coords, time_unit=time_unit)
+    tr = None
+    if units:
+        samples, tr = transform(samples, units)
     noise = estimate_noise(samples) if samples.grid is not None else None
     if method == "auto":
         method = "neural" if noise is None or noise > NOISE_FOR_NEURAL else "fd"
@@ -389,6 +547,19 @@ def find(
             raise DataError(
                 f"the time derivative of '{fld}' is zero everywhere; nothing to explain"
             )
+        groups = collinear_terms(tables[0][0], library.names)
+        for g in groups:
+            what = (
+                f"term {g[0]} is zero on the data"
+                if len(g) == 1
+                else "terms " + ", ".join(g) + " are nearly collinear on the data"
+            )
+            warnings.warn(
+                f"{fld}: {what}; their coefficients cannot be told apart (drop some with a "
+                "smaller --degree/--max-order, or give data that varies more)",
+                CollinearityWarning,
+                stacklevel=2,
+            )
         results = []
         for i, (X, y) in enumerate(tables):
             n_eff = n_eff_of[i]
@@ -400,35 +571,35 @@ def find(
             path = sparsity_path(
                 X, y, library.names, folds=fold_of[i], regressor=regressor, n_eff=n_eff
             )
-            neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(tables)]
-            unstable = set()
-            for c in path.candidates:
-                idx = list(c.support)
-                if not idx:
-                    continue
-                for j in neighbours:
-                    Xj, yj = tables[j]
-                    cj = np.linalg.lstsq(Xj[:, idx], yj, rcond=None)[0]
-                    if np.any(np.abs(cj - c.coef[idx]) > STABILITY * np.abs(c.coef[idx])):
-                        unstable.add(c.support)
-                        break
+            stable = _stability_check(tables, i)
+            unstable = {c.support for c in path.candidates if not stable(c.support)}
             path.mark_unstable(unstable)
             best = path.best(select)
-            results.append((best.cv, i, path, best))
+            results.append((best.cv, i, path, best, n_eff, stable))
             logger.info("%s %s: %s (cv %.3g)", fld, variants[i], best.terms, best.cv)
         if method == "fd" and accuracy == "auto":
-            _, i, path, best = min(results, key=lambda r: (r[0], r[1]))
+            _, i, path, best, n_eff, stable = min(results, key=lambda r: (r[0], r[1]))
         elif method == "fd":
             i = next(k for k, v in enumerate(variants) if v.get("accuracy") == accuracy)
-            _, _, path, best = results[i]
+            _, _, path, best, n_eff, stable = results[i]
         else:  # the first box size (weak form; the others check stability), or the only one
-            _, i, path, best = results[0]
+            _, i, path, best, n_eff, stable = results[0]
         chosen_variants[fld] = variants[i]
-        ci = best.interval()
-        terms = [
-            TermEstimate(library.names[j], float(best.coef[j]), (float(lo), float(hi)))
-            for j, (lo, hi) in zip(best.support, ci)
-        ]
+        terms, uncertainty = _uncertainty(
+            best,
+            tables,
+            i,
+            library.names,
+            points=centers[i] if method == "neural" and form == "weak" else points,
+            folds=fold_of[i],
+            select=select,
+            regressor=regressor,
+            stable=stable,
+            n_eff=n_eff,
+            n_bootstrap=n_bootstrap,
+            library_fraction=library_fraction,
+            seed=seed,
+        )
         equations.append(
             Equation(
                 lhs,
@@ -442,10 +613,12 @@ def find(
         diagnostics[fld] = {
             "variants": [
                 {**variants[k], "terms": list(b.terms), "relative_error": b.relative_error, "cv": c}
-                for c, k, _, b in results
+                for c, k, _, b, _, _ in results
             ],
+            "uncertainty": uncertainty,
             "relative_error": best.relative_error,
             "n_candidates": len(path.candidates),
+            "collinear_terms": [list(g) for g in groups],
         }
         if fit_report is not None:
             diagnostics[fld]["interpolant"] = fit_report
@@ -461,10 +634,14 @@ def find(
         "select": select,
         "regressor": regressor,
         "n_folds": n_folds,
+        "n_bootstrap": n_bootstrap,
+        "library_fraction": library_fraction,
+        "ci_level": CI_LEVEL,
         "seed": seed,
         "n_terms_library": len(library),
         "library": library.names,
         "n_rows_used": len(points),
         "noise_estimate": noise,
+        "units": dict(units or {}),
     }
-    return Discovery(equations, paths, library, samples, settings, diagnostics)
+    return Discovery(equations, paths, library, samples, settings, diagnostics, tr)

@@ -38,14 +38,23 @@ import keyword
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-__all__ = ["DataError", "Samples", "load", "open_dataset"]
+__all__ = [
+    "UNITS",
+    "DataError",
+    "Samples",
+    "Transform",
+    "load",
+    "open_dataset",
+    "transform",
+    "unit_conversion",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -618,3 +627,134 @@ def _load_scattered(
             )
     values = _stack_values([ds[n].values for n in names])
     return _point_samples("scattered", points, values, names[0], info, origin, source, ds)
+
+
+# ----------------------------------------------------------------------------- transforms
+
+#: units a declared transform converts between: name -> (kind, factor to the base unit,
+#: offset), base value = factor * value + offset (SI base units; kelvin for temperature)
+UNITS: dict[str, tuple[str, float, float]] = {
+    **{u: ("length", 1.0, 0.0) for u in ("m", "meter", "metre", "meters", "metres")},
+    **{u: ("length", 1e3, 0.0) for u in ("km", "kilometer", "kilometre", "kilometers")},
+    "cm": ("length", 1e-2, 0.0),
+    "mm": ("length", 1e-3, 0.0),
+    **{u: ("time", 1.0, 0.0) for u in ("s", "sec", "second", "seconds")},
+    **{u: ("time", 60.0, 0.0) for u in ("min", "minute", "minutes")},
+    **{u: ("time", 3600.0, 0.0) for u in ("h", "hr", "hour", "hours")},
+    **{u: ("time", 86400.0, 0.0) for u in ("d", "day", "days")},
+    **{u: ("temperature", 1.0, 0.0) for u in ("K", "kelvin", "degK")},
+    **{u: ("temperature", 1.0, 273.15) for u in ("degC", "°C", "celsius", "deg_C", "C")},
+}
+
+
+def unit_conversion(old: str, new: str) -> tuple[float, float]:
+    """``(factor, offset)`` with ``value_new = factor * value_old + offset``.
+
+    >>> unit_conversion("m", "km")
+    (0.001, 0.0)
+    >>> unit_conversion("K", "degC")
+    (1.0, -273.15)
+    """
+    for u in (old, new):
+        if u not in UNITS:
+            raise DataError(f"unknown unit '{u}'; units a transform knows: {_fmt_list(UNITS)}")
+    (k1, f1, o1), (k2, f2, o2) = UNITS[old], UNITS[new]
+    if k1 != k2:
+        raise DataError(f"cannot convert '{old}' ({k1}) to '{new}' ({k2}); give a {k1} unit")
+    return f1 / f2, (o1 - o2) / f2
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A declared change of variables: each symbol ``s`` becomes ``factor * s + offset``.
+
+    Attributes
+    ----------
+    maps : dict
+        Symbol -> ``(factor, offset)``; symbols not listed are unchanged.
+    units : dict
+        Symbol -> its unit after the transform.
+    units_before : dict
+        Symbol -> its unit before.
+    """
+
+    maps: Mapping[str, tuple[float, float]]
+    units: Mapping[str, str] = field(default_factory=dict)
+    units_before: Mapping[str, str] = field(default_factory=dict)
+
+    def inverse(self) -> Transform:
+        """The transform back: ``s = (s' - offset) / factor``."""
+        return Transform(
+            {s: (1 / a, -b / a) for s, (a, b) in self.maps.items()},
+            dict(self.units_before),
+            dict(self.units),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            s: {
+                "factor": a,
+                "offset": b,
+                "from": self.units_before.get(s),
+                "to": self.units.get(s),
+            }
+            for s, (a, b) in self.maps.items()
+        }
+
+
+def transform(samples: Samples, units: Mapping[str, str]) -> tuple[Samples, Transform]:
+    """Express ``samples`` in other units: ``{"x": "km", "t": "days", "T": "degC"}``.
+
+    Each symbol's current unit comes from the data's ``units`` attribute (or the time unit
+    datetimes were decoded to).  Returns the converted samples and the :class:`Transform`,
+    which :meth:`discover.equation.Equation.change_variables` applies to equations.
+
+    >>> import xarray as xr
+    >>> x = np.linspace(0, 5000.0, 11); t = np.linspace(0, 7200.0, 9)
+    >>> ds = xr.Dataset({"u": (("t", "x"), np.random.default_rng(0).normal(size=(9, 11)))},
+    ...                 coords={"t": ("t", t, {"units": "s"}), "x": ("x", x, {"units": "m"})})
+    >>> s, tr = transform(load(ds, "u"), {"x": "km", "t": "h"})
+    >>> float(s.points[:, 1].max()), float(s.points[:, 0].max()), dict(s.units)
+    (5.0, 2.0, {'t': 'h', 'x': 'km'})
+    """
+    known = (*samples.fields, *samples.coords)
+    maps: dict[str, tuple[float, float]] = {}
+    before: dict[str, str] = {}
+    for sym, new in units.items():
+        if sym not in known:
+            raise DataError(f"cannot transform '{sym}'; symbols of the data: {_fmt_list(known)}")
+        old = samples.units.get(sym)
+        if old is None:
+            raise DataError(
+                f"'{sym}' has no units attribute, so it cannot be converted to '{new}'; "
+                "set the variable's units attribute"
+            )
+        maps[sym] = unit_conversion(old, new)
+        before[sym] = old
+    if "t" in maps and maps["t"][1] != 0:
+        raise DataError("time can only be rescaled, not shifted")
+    pts = samples.points.copy()
+    vals = samples.values.copy()
+    for j, c in enumerate(samples.coords):
+        if c in maps:
+            a, b = maps[c]
+            pts[:, j] = a * pts[:, j] + b
+    for j, f in enumerate(samples.fields):
+        if f in maps:
+            a, b = maps[f]
+            vals[:, j] = a * vals[:, j] + b
+    grid = samples.grid
+    if grid is not None:
+        grid = grid.copy()
+        for sym, (a, b) in maps.items():
+            attrs = {**grid[sym].attrs, "units": units[sym]}
+            if sym in samples.coords:
+                grid = grid.assign_coords({sym: (sym, a * grid[sym].values + b, attrs)})
+            else:
+                grid[sym] = (grid[sym].dims, a * grid[sym].values + b, attrs)
+    new_units = {**samples.units, **units}
+    time_unit = samples.time_unit
+    if "t" in units and time_unit is not None:
+        time_unit = units["t"]
+    out = replace(samples, points=pts, values=vals, grid=grid, units=new_units, time_unit=time_unit)
+    return out, Transform(maps, dict(units), before)

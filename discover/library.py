@@ -103,14 +103,19 @@ def parse_symbol(name: str, fields: Sequence[str], coords: Sequence[str]) -> Der
 
 # ----------------------------------------------------------------------------- printing
 
+#: prefix of the symbol of a field's Laplacian in grouped printing (``Δu``)
+LAPLACIAN = "Δ"
+
 
 def _latex_name(name: str, fields: Sequence[str], coords: Sequence[str]) -> str | None:
+    def tex(s: str) -> str:
+        return s if len(s) == 1 else r"\mathrm{" + s.replace("_", r"\_") + "}"
+
+    if name.startswith(LAPLACIAN) and name[len(LAPLACIAN) :] in fields:
+        return r"\Delta " + tex(name[len(LAPLACIAN) :])
     d = parse_symbol(name, fields, coords)
     if d is None:
         return None
-
-    def tex(s: str) -> str:
-        return s if len(s) == 1 else r"\mathrm{" + s.replace("_", r"\_") + "}"
 
     base = tex(d.field)
     parts = _suffix(d.coords, d.orders)
@@ -151,6 +156,11 @@ class _Latex(_FactorOrder, LatexPrinter):
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         return self._names.get(expr.name) or super()._print_Symbol(expr)
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        # SymPy writes a leading minus as "- 1.0 u_{x}"; a sign binds to its number
+        out = super()._print_Add(expr, order)
+        return "-" + out[2:] if out.startswith("- ") else out
 
     def _print_Float(self, expr: sp.Float) -> str:
         if self._digits is None:

@@ -5,7 +5,10 @@
 root-mean-square, so ``threshold`` is the least contribution a term must make, as a fraction
 of the target's size.  Coefficients are reported in the original units.
 
-Regressors are looked up by name in :data:`REGRESSORS`.
+The sparsity path (:mod:`discover.select`) runs a regressor by name from :data:`REGRESSORS`:
+STLSQ, SR3 from pysindy (L0 relaxation, Zheng et al. 2019) or scikit-learn's Lasso path, all
+behind one interface — standardized normal equations and thresholds in, supports out — so
+the path of any of them costs nothing per data row.
 
 Examples
 --------
@@ -18,11 +21,23 @@ array([ 0. ,  2. ,  0. , -0.5,  0. ])
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["REGRESSORS", "STLSQ", "column_scale", "least_squares", "stlsq_gram"]
+__all__ = [
+    "REGRESSORS",
+    "STLSQ",
+    "column_scale",
+    "lasso_path_supports",
+    "least_squares",
+    "normal_equations",
+    "sr3_path_supports",
+    "stlsq_gram",
+    "stlsq_path",
+]
 
 
 def column_scale(X: np.ndarray) -> np.ndarray:
@@ -39,31 +54,44 @@ def least_squares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def stlsq_gram(
-    G: np.ndarray, b: np.ndarray, threshold: float, alpha: float = 1e-6, max_iter: int = 25
+    G: np.ndarray,
+    b: np.ndarray,
+    threshold: float,
+    alpha: float = 1e-6,
+    max_iter: int = 25,
+    _memo: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The thresholding loop of STLSQ on normal equations.
 
     ``G = Xn.T @ Xn / n`` and ``b = Xn.T @ yn / n`` of standardized columns; returns the
     (ridge) coefficients, the support and the number of rounds.  Working on the Gram matrix
     makes a whole path of thresholds cost O(p³) per threshold, whatever the number of rows.
+    The ridge solution of a support does not depend on the threshold, so a path shares them
+    (``_memo``: support bytes -> coefficients).
     """
     p = G.shape[0]
+    memo = {} if _memo is None else _memo
     support = np.ones(p, dtype=bool)
     w = np.zeros(p)
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (returned)
-        w = np.zeros(p)
-        if support.any():
-            sub = np.ix_(support, support)
-            w[support] = np.linalg.solve(G[sub] + alpha * np.eye(int(support.sum())), b[support])
+        key = support.tobytes()
+        if key not in memo:
+            w = np.zeros(p)
+            if support.any():
+                sub = np.ix_(support, support)
+                w[support] = np.linalg.solve(
+                    G[sub] + alpha * np.eye(int(support.sum())), b[support]
+                )
+            memo[key] = w
+        w = memo[key]
         new = np.abs(w) >= threshold
         if np.array_equal(new, support):
             break
         support = new
         if not support.any():
-            w = np.zeros(p)
             break
-    w[~support] = 0.0
+    w = np.where(support, w, 0.0)
     return w, support, it
 
 
@@ -130,5 +158,75 @@ class STLSQ(RegressorMixin, BaseEstimator):
         return X @ self.coef_
 
 
-#: sparse regressors by name
-REGRESSORS: dict[str, type] = {"stlsq": STLSQ}
+def normal_equations(G: np.ndarray, b: np.ndarray, n: float, y2: float):
+    """Standardize normal equations: columns and target to unit root-mean-square.
+
+    Returns ``(Gn, bn, xs, ys)`` with ``Gn = G / n / (xs xsᵀ)``, ``bn = b / n / xs / ys``.
+    """
+    xs = np.sqrt(np.maximum(np.diag(G) / n, 0.0))
+    xs = np.where(xs > 0, xs, 1.0)
+    ys = float(np.sqrt(y2)) or 1.0
+    return G / n / np.outer(xs, xs), b / n / xs / ys, xs, ys
+
+
+def _pseudo_data(Gn: np.ndarray, bn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``(A, z)`` with ``AᵀA = Gn`` and ``Aᵀz = bn`` (up to the null space of ``Gn``):
+    any least-squares regressor sees the same objective as on the data, at ``p`` rows."""
+    lam, V = np.linalg.eigh(Gn)
+    keep = lam > lam.max() * 1e-12
+    A = np.sqrt(lam[keep])[:, None] * V[:, keep].T
+    z = (V[:, keep].T @ bn) / np.sqrt(lam[keep])
+    return A, z
+
+
+def stlsq_path(Gn: np.ndarray, bn: np.ndarray, thresholds: np.ndarray, alpha: float) -> list:
+    """Supports of STLSQ (:func:`stlsq_gram`) at each threshold."""
+    memo: dict = {}
+    return [stlsq_gram(Gn, bn, float(t), alpha, _memo=memo)[1] for t in thresholds]
+
+
+def lasso_path_supports(
+    Gn: np.ndarray, bn: np.ndarray, thresholds: np.ndarray, alpha: float
+) -> list:
+    """Supports along scikit-learn's Lasso path (coordinate descent), one per threshold.
+
+    On standardized columns the Lasso's penalty ``α`` zeroes a term whose correlation with
+    the residual is below ``α``: the thresholds are used as the penalties.
+    """
+    from sklearn.linear_model import lasso_path
+
+    A, z = _pseudo_data(Gn, bn)
+    # sklearn's objective is (1/2m)||z - Aw||² + α|w|; scale rows so 1/m cancels
+    m = A.shape[0]
+    alphas = np.sort(np.asarray(thresholds, dtype=float)[thresholds > 0])[::-1]
+    _, coefs, _ = lasso_path(np.sqrt(m) * A, np.sqrt(m) * z, alphas=alphas, max_iter=5000)
+    return [np.abs(c) > 0 for c in coefs.T] + [np.ones(Gn.shape[0], dtype=bool)]
+
+
+def sr3_path_supports(Gn: np.ndarray, bn: np.ndarray, thresholds: np.ndarray, alpha: float) -> list:
+    """Supports of pysindy's SR3 (L0 regularizer, relaxation ν = 1) at each threshold.
+
+    SR3's L0 prox is a hard threshold at ``√(2λν)``; ``λ = t²/2`` puts it at ``t``.
+    """
+    import warnings
+
+    import pysindy as ps
+
+    A, z = _pseudo_data(Gn, bn)
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t in thresholds:
+            opt = ps.SR3(reg_weight_lam=float(t) ** 2 / 2, regularizer="L0", max_iter=100)
+            opt.fit(A, z.reshape(-1, 1))
+            out.append(np.abs(np.ravel(opt.coef_)) > 0)
+    return out
+
+
+#: sparse regressors by name: each maps standardized normal equations and a list of
+#: thresholds (least standardized coefficient kept) to the supports it finds
+REGRESSORS: dict[str, Callable[..., list]] = {
+    "stlsq": stlsq_path,
+    "sr3": sr3_path_supports,
+    "lasso": lasso_path_supports,
+}

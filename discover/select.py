@@ -11,7 +11,9 @@ Criteria (:data:`CRITERIA`)
 ``1se`` (default)
     The one-standard-error rule (Breiman et al. 1984; Hastie, Tibshirani & Friedman, *The
     Elements of Statistical Learning*, §7.10): the sparsest model whose mean held-out
-    log-error is within one standard error of the best model's.
+    log-error is within one standard error of the best model's.  (A paired
+    standard error, of the fold-by-fold difference of two models, was tried: it keeps
+    spurious terms on noisy Burgers data, so the classic rule stays.)
 ``cv``
     The lowest mean held-out log-error.
 ``bic``, ``aic``
@@ -43,19 +45,25 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .regress import REGRESSORS, STLSQ, column_scale, least_squares, stlsq_gram
+from .regress import REGRESSORS, normal_equations
 
 __all__ = [
     "CRITERIA",
     "Candidate",
+    "CollinearityWarning",
+    "Ensemble",
     "SparsityPath",
     "block_folds",
+    "block_labels",
+    "collinear_terms",
     "effective_size",
+    "ensemble",
+    "refit",
     "sparsity_path",
 ]
 
@@ -198,6 +206,56 @@ class SparsityPath:
                 front.append(c)
         return front
 
+    def plot(self, ax=None, *, criterion: str = "1se", title: str | None = None):
+        """Held-out error against the number of terms: every model (grey; unstable ones
+        hollow), the Pareto front (line, each point labelled with its terms) and the pick of
+        ``criterion`` (red).  Returns the matplotlib Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4.5))
+        for c in self.candidates:
+            if c.n_terms:
+                ax.scatter(
+                    c.n_terms,
+                    c.relative_error,
+                    s=18,
+                    facecolors="0.6" if c.stable else "none",
+                    edgecolors="0.6",
+                )
+        front = self.pareto_front()
+        ax.plot(
+            [c.n_terms for c in front],
+            [c.relative_error for c in front],
+            "-o",
+            color="C0",
+            label="Pareto front",
+        )
+        for c in front:
+            text = " + ".join(c.terms) if c.n_terms <= 4 else f"{c.n_terms} terms"
+            ax.annotate(
+                text,
+                (c.n_terms, c.relative_error),
+                textcoords="offset points",
+                xytext=(5, 4),
+                fontsize=7,
+            )
+        best = self.best(criterion)
+        ax.scatter(
+            best.n_terms,
+            best.relative_error,
+            s=90,
+            color="C3",
+            zorder=3,
+            label=f"chosen ({criterion})",
+        )
+        ax.set_yscale("log")
+        ax.set_xlabel("number of terms")
+        ax.set_ylabel("held-out relative RMS error (block CV)")
+        ax.set_title(title or f"sparsity path ({self.regressor})")
+        ax.legend(fontsize=8)
+        return ax
+
     def mark_unstable(self, supports: set[tuple[int, ...]]) -> None:
         """Mark the candidates with these supports as unstable."""
         self.candidates = [
@@ -233,25 +291,32 @@ def _knee(front: list[Candidate]) -> Candidate:
     return front[int(np.argmax(gap))] if gap.max() > 1e-9 else front[-1]
 
 
+def block_labels(points: np.ndarray, *, n_blocks: int = 4) -> np.ndarray:
+    """Space–time box of each point: each coordinate cut into ``n_blocks`` slabs of equal
+    count (box labels are integers, not necessarily consecutive)."""
+    pts = np.asarray(points, dtype=float)
+    labels = np.zeros(pts.shape[0], dtype=np.int64)
+    for j in range(pts.shape[1]):
+        edges = np.quantile(pts[:, j], np.linspace(0, 1, n_blocks + 1)[1:-1])
+        labels = labels * n_blocks + np.searchsorted(edges, pts[:, j], side="right")
+    return labels
+
+
 def block_folds(
     points: np.ndarray, *, n_folds: int = 5, n_blocks: int = 4, seed: int = 0
 ) -> np.ndarray:
     """Fold label (0 … n_folds-1) of each point, whole space–time blocks at a time.
 
-    Each coordinate is cut into ``n_blocks`` slabs of equal count; the resulting boxes are
-    dealt to the folds at random (seeded).
+    Each coordinate is cut into ``n_blocks`` slabs of equal count (:func:`block_labels`);
+    the resulting boxes are dealt to the folds at random (seeded).
 
     >>> pts = np.stack(np.meshgrid(np.arange(20.), np.arange(20.), indexing="ij"), -1)
     >>> f = block_folds(pts.reshape(-1, 2))
     >>> sorted(set(f.tolist())), bool(abs(np.mean(f == 0) - 0.2) < 0.1)
     ([0, 1, 2, 3, 4], True)
     """
-    pts = np.asarray(points, dtype=float)
-    n, d = pts.shape
-    labels = np.zeros(n, dtype=np.int64)
-    for j in range(d):
-        edges = np.quantile(pts[:, j], np.linspace(0, 1, n_blocks + 1)[1:-1])
-        labels = labels * n_blocks + np.searchsorted(edges, pts[:, j], side="right")
+    labels = block_labels(points, n_blocks=n_blocks)
+    n = labels.size
     boxes = np.unique(labels)
     rng = np.random.default_rng(seed)
     if boxes.size < n_folds:
@@ -292,9 +357,146 @@ def effective_size(residual: np.ndarray) -> float:
     return max(2.0, n * factor)
 
 
-def _refit(X: np.ndarray, y: np.ndarray, idx: list[int]) -> np.ndarray:
-    xs = column_scale(X[:, idx])
-    return least_squares(X[:, idx] / xs, y) / xs
+def refit(G: np.ndarray, b: np.ndarray, idx: list[int]) -> np.ndarray:
+    """Least-squares coefficients of the columns ``idx`` from normal equations ``G``, ``b``
+    (columns scaled for conditioning)."""
+    sub = G[np.ix_(idx, idx)]
+    xs = np.sqrt(np.maximum(np.diag(sub), 0.0))
+    xs = np.where(xs > 0, xs, 1.0)
+    return np.linalg.lstsq(sub / np.outer(xs, xs), b[idx] / xs, rcond=None)[0] / xs
+
+
+#: relative squared errors below this are round-off of the normal equations
+ERROR_FLOOR = 1e-14
+
+
+def unit_stats(X: np.ndarray, y: np.ndarray, units: np.ndarray):
+    """Normal equations of each group of rows: ``G (U, p, p)``, ``b (U, p)``, ``yy (U,)``,
+    ``n (U,)`` for the sorted unique labels in ``units``."""
+    labels, inv = np.unique(units, return_inverse=True)
+    p = X.shape[1]
+    G = np.zeros((labels.size, p, p))
+    b = np.zeros((labels.size, p))
+    yy = np.zeros(labels.size)
+    n = np.zeros(labels.size)
+    for k in range(labels.size):
+        rows = inv == k
+        Xk, yk = X[rows], y[rows]
+        G[k], b[k], yy[k], n[k] = Xk.T @ Xk, Xk.T @ yk, yk @ yk, rows.sum()
+    return labels, G, b, yy, n
+
+
+def _candidates(
+    G: np.ndarray,
+    b: np.ndarray,
+    yy: np.ndarray,
+    n: np.ndarray,
+    names: Sequence[str],
+    *,
+    regressor: str,
+    n_thresholds: int,
+    alpha: float,
+    n_eff: float,
+    columns: np.ndarray | None = None,
+) -> list[Candidate]:
+    """Every distinct model of the path on per-fold normal equations (``G[f]`` etc.).
+
+    ``columns`` (bool, optional) restricts the regressor to some library terms.
+    """
+    path_fn = REGRESSORS[regressor]
+    n_folds, p = b.shape
+    G_all, b_all, yy_all, n_all = G.sum(0), b.sum(0), yy.sum(), n.sum()
+    cols = np.flatnonzero(np.ones(p, dtype=bool) if columns is None else columns)
+    splits = [(G_all, b_all, n_all, yy_all / n_all)]
+    splits += [
+        (G_all - G[f], b_all - b[f], n_all - n[f], (yy_all - yy[f]) / (n_all - n[f]))
+        for f in range(n_folds)
+    ]
+    seen: dict[tuple[int, ...], float] = {}
+    for Gs, bs, ns, y2 in splits:
+        Gn, bn, _, _ = normal_equations(Gs[np.ix_(cols, cols)], bs[cols], ns, y2)
+        w0 = np.abs(np.linalg.solve(Gn + alpha * np.eye(len(bn)), bn))
+        top = float(w0.max()) if w0.size else 1.0
+        thresholds = np.concatenate([[0.0], np.geomspace(top * 1e-5, top * 1.001, n_thresholds)])
+        for thr, support in zip(thresholds, path_fn(Gn, bn, thresholds, alpha)):
+            sup = tuple(int(cols[i]) for i in np.flatnonzero(support))
+            if sup not in seen or thr < seen[sup]:
+                seen[sup] = float(thr)
+    cands = []
+    for sup, thr in seen.items():
+        idx = list(sup)
+        coef = np.zeros(p)
+        fold_coef = np.zeros((n_folds, p))
+        errs = np.ones(n_folds)
+        if idx:
+            coef[idx] = refit(G_all, b_all, idx)
+        for f in range(n_folds):
+            if idx:
+                c = fold_coef[f, idx] = refit(G_all - G[f], b_all - b[f], idx)
+                sq = yy[f] - 2 * c @ b[f][idx] + c @ G[f][np.ix_(idx, idx)] @ c
+                errs[f] = max(float(sq / (yy[f] or 1.0)), ERROR_FLOOR)
+        cands.append(
+            Candidate(
+                support=sup,
+                terms=tuple(names[i] for i in sup),
+                coef=coef,
+                fold_coef=fold_coef,
+                fold_error=errs,
+                threshold=thr,
+                n_eff=n_eff,
+            )
+        )
+    return cands
+
+
+class CollinearityWarning(UserWarning):
+    """Candidate terms that are (nearly) linear combinations of each other on the data."""
+
+
+def collinear_terms(
+    X: np.ndarray, names: Sequence[str], *, tol: float = 1e-8
+) -> list[tuple[str, ...]]:
+    """Groups of terms that are nearly linearly dependent on the data.
+
+    The columns are scaled to unit root-mean-square; each eigenvalue of their Gram matrix
+    below ``tol`` times the largest is a combination of terms that (nearly) vanishes on the
+    data, and the terms with a weight above 0.2 in its eigenvector are named.  Their
+    coefficients cannot be told apart by any regression.
+
+    >>> x = np.linspace(0, 1, 50)
+    >>> collinear_terms(np.stack([x, 2 * x, x**2], 1), ["a", "b", "c"])
+    [('a', 'b')]
+    """
+    X = np.asarray(X, dtype=float)
+    if X.shape[1] < 2:
+        return []
+    xs = np.sqrt(np.mean(X**2, axis=0))
+    zero = [names[j] for j in np.flatnonzero(xs == 0)]
+    Xn = X / np.where(xs > 0, xs, 1.0)
+    lam, V = np.linalg.eigh(Xn.T @ Xn / len(X))
+    out = [(z,) for z in zero]
+    for k in np.flatnonzero(lam < tol * lam.max()):
+        group = tuple(names[j] for j in np.flatnonzero(np.abs(V[:, k]) > 0.2) if xs[j] > 0)
+        if len(group) > 1 and group not in out:
+            out.append(group)
+    return out
+
+
+def _check_path_args(X: np.ndarray, y: np.ndarray, folds: np.ndarray, regressor: str) -> None:
+    if regressor not in REGRESSORS:
+        raise ValueError(
+            f"unknown regressor '{regressor}'; valid regressors: "
+            + ", ".join(repr(r) for r in REGRESSORS)
+        )
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise ValueError("the library is empty: give at least one candidate term")
+    if np.unique(folds).size < 2:
+        raise ValueError("cross-validation needs at least two folds")
+    if X.shape[0] <= X.shape[1]:
+        raise ValueError(
+            f"{X.shape[0]} samples cannot determine {X.shape[1]} candidate terms; "
+            "use a smaller library or more data"
+        )
 
 
 def sparsity_path(
@@ -324,92 +526,192 @@ def sparsity_path(
         Thresholds, log-spaced from the largest standardized least-squares coefficient down
         to 1e-5 of it, plus zero; the path is run on all rows and without each fold.
     alpha : float
-        The regressor's ridge penalty.
+        Ridge penalty of STLSQ.
     n_eff : float, optional
         Effective number of independent residuals (AIC/BIC); default: the number of rows.
     """
-    if regressor not in REGRESSORS:
-        raise ValueError(
-            f"unknown regressor '{regressor}'; valid regressors: "
-            + ", ".join(repr(r) for r in REGRESSORS)
-        )
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     folds = np.asarray(folds)
-    labels = np.unique(folds)
-    if labels.size < 2:
-        raise ValueError("cross-validation needs at least two folds")
-    if X.shape[0] <= X.shape[1]:
-        raise ValueError(
-            f"{X.shape[0]} samples cannot determine {X.shape[1]} candidate terms; "
-            "use a smaller library or more data"
-        )
-    est_cls = REGRESSORS[regressor]
-    seen: dict[tuple[int, ...], float] = {}
-    # Gram matrices of all rows and of each fold: the training Gram of a split is a difference
-    gram = {
-        f: (
-            X[folds == f].T @ X[folds == f],
-            X[folds == f].T @ y[folds == f],
-            float(np.sum(folds == f)),
-        )
-        for f in labels
-    }
-    G_all = sum(g[0] for g in gram.values())
-    b_all = sum(g[1] for g in gram.values())
-    splits = [(G_all, b_all, float(len(y)), float(np.mean(y**2)))]
-    for f in labels:
-        tr = folds != f
-        splits.append(
-            (G_all - gram[f][0], b_all - gram[f][1], float(tr.sum()), float(np.mean(y[tr] ** 2)))
-        )
-    for G, b, n, y2 in splits:
-        xs = np.sqrt(np.maximum(np.diag(G) / n, 0.0))
-        xs = np.where(xs > 0, xs, 1.0)
-        ys = np.sqrt(y2) or 1.0
-        Gn = G / n / np.outer(xs, xs)
-        bn = b / n / xs / ys
-        w0 = np.abs(np.linalg.solve(Gn + alpha * np.eye(len(bn)), bn))
-        top = float(w0.max()) if w0.size else 1.0
-        for thr in np.concatenate([[0.0], np.geomspace(top * 1e-5, top * 1.001, n_thresholds)]):
-            if est_cls is STLSQ:
-                _, support, _ = stlsq_gram(Gn, bn, float(thr), alpha)
-            else:  # any other estimator with a support_
-                support = est_cls(threshold=float(thr), alpha=alpha).fit(X, y).support_
-            sup = tuple(int(i) for i in np.flatnonzero(support))
-            if sup not in seen or thr < seen[sup]:
-                seen[sup] = float(thr)
-    n_eff = float(len(y)) if n_eff is None else float(n_eff)
-    cands = []
-    for sup, thr in seen.items():
-        idx = list(sup)
-        coef = np.zeros(X.shape[1])
-        fold_coef = np.zeros((labels.size, X.shape[1]))
-        errs = np.ones(labels.size)
-        if idx:
-            coef[idx] = _refit(X, y, idx)
-        for k, f in enumerate(labels):
-            tr = folds != f
-            if idx:
-                fold_coef[k, idx] = _refit(X[tr], y[tr], idx)
-            r = y[~tr] - X[~tr] @ fold_coef[k]
-            errs[k] = float(np.mean(r**2) / (np.mean(y[~tr] ** 2) or 1.0))
-        cands.append(
-            Candidate(
-                support=sup,
-                terms=tuple(names[i] for i in sup),
-                coef=coef,
-                fold_coef=fold_coef,
-                fold_error=errs,
-                threshold=thr,
-                n_eff=n_eff,
-            )
-        )
+    _check_path_args(X, y, folds, regressor)
+    _, G, b, yy, n = unit_stats(X, y, folds)
+    cands = _candidates(
+        G,
+        b,
+        yy,
+        n,
+        names,
+        regressor=regressor,
+        n_thresholds=n_thresholds,
+        alpha=alpha,
+        n_eff=float(len(y)) if n_eff is None else float(n_eff),
+    )
     return SparsityPath(
         candidates=cands,
         names=tuple(names),
-        n_folds=int(labels.size),
+        n_folds=int(b.shape[0]),
         n_samples=len(y),
         regressor=regressor,
         settings={"n_thresholds": n_thresholds, "alpha": alpha},
+    )
+
+
+@dataclass
+class Ensemble:
+    """The selection repeated on block-bootstrap resamples (and optionally library subsets).
+
+    Attributes
+    ----------
+    names : tuple of str
+    selected : ndarray of bool (n_models, n_terms)
+        The terms each resample's selection kept.
+    available : ndarray of bool (n_models, n_terms)
+        The terms each resample's library offered (all, unless ``library_fraction < 1``).
+    support : tuple of int
+        The model whose coefficients are resampled (the one chosen on all data).
+    coef : ndarray (n_models, len(support))
+        That model refitted on each resample.
+    settings : dict
+    """
+
+    names: tuple[str, ...]
+    selected: np.ndarray
+    available: np.ndarray
+    support: tuple[int, ...]
+    coef: np.ndarray
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def inclusion(self) -> np.ndarray:
+        """Per term: the fraction of resamples offering it whose selection kept it."""
+        avail = self.available.sum(axis=0)
+        return np.where(avail > 0, self.selected.sum(axis=0) / np.maximum(avail, 1), 0.0)
+
+    @property
+    def coef_se(self) -> np.ndarray:
+        """Bootstrap standard error of each coefficient of :attr:`support`."""
+        return self.coef.std(axis=0, ddof=1) if len(self.coef) > 1 else np.zeros(len(self.support))
+
+    def models(self) -> list[tuple[tuple[str, ...], float]]:
+        """The distinct selected models and the fraction of resamples choosing each."""
+        keys = [tuple(self.names[i] for i in np.flatnonzero(s)) for s in self.selected]
+        counts: dict[tuple[str, ...], int] = {}
+        for k in keys:
+            counts[k] = counts.get(k, 0) + 1
+        return sorted(((k, c / len(keys)) for k, c in counts.items()), key=lambda kc: -kc[1])
+
+
+def ensemble(
+    X: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str],
+    *,
+    points: np.ndarray,
+    folds: np.ndarray,
+    support: Sequence[int],
+    criterion: str = "1se",
+    regressor: str = "stlsq",
+    stable: Callable[[tuple[int, ...]], bool] | None = None,
+    n_models: int = 100,
+    library_fraction: float = 1.0,
+    n_blocks: int = 8,
+    n_thresholds: int = 40,
+    alpha: float = 1e-6,
+    n_eff: float | None = None,
+    seed: int = 0,
+) -> Ensemble:
+    """Repeat the whole selection on block-bootstrap resamples of the rows.
+
+    The rows are cut into space–time blocks (``n_blocks`` slabs per coordinate, as in
+    :func:`block_folds`, whose coarser blocks keep their folds); each resample draws blocks
+    with replacement, runs the sparsity path with the same folds and criterion, and records
+    the terms it keeps (inclusion probabilities) and the coefficients of ``support`` refitted
+    (bootstrap standard errors).  ``stable`` (support -> bool), when given, is the caller's
+    stability check; models failing it are skipped, as on the full data.  With
+    ``library_fraction < 1`` each resample also offers a random subset of the library
+    (library bagging, Fasel et al. 2022); a term's inclusion
+    then counts only the resamples that offered it.  Everything works on per-block normal
+    equations, so a resample costs nothing per data row.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> t, x = np.meshgrid(np.arange(40.0), np.arange(40.0), indexing="ij")
+    >>> pts = np.stack([t.ravel(), x.ravel()], 1)
+    >>> X = rng.normal(size=(1600, 4)); y = X[:, 0] - 0.5 * X[:, 2] + 0.1 * rng.normal(size=1600)
+    >>> folds = block_folds(pts)
+    >>> e = ensemble(X, y, "abcd", points=pts, folds=folds, support=(0, 2), n_models=20)
+    >>> e.inclusion.round(2).tolist()
+    [1.0, 0.0, 1.0, 0.0]
+    >>> bool(abs(e.coef.mean(axis=0)[1] + 0.5) < 3 * e.coef_se[1])
+    True
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    folds = np.asarray(folds)
+    _check_path_args(X, y, folds, regressor)
+    if not 0 < library_fraction <= 1:
+        raise ValueError(f"library_fraction must be in (0, 1], not {library_fraction}")
+    boxes = block_labels(points, n_blocks=n_blocks)
+    fold_labels = np.unique(folds)
+    fold_index = np.searchsorted(fold_labels, folds)
+    # one unit per (block, fold) pair: blocks are resampled, folds stay as they are
+    units = boxes * fold_labels.size + fold_index
+    ulab, G, b, yy, n = unit_stats(X, y, units)
+    unit_block = ulab // fold_labels.size
+    unit_fold = ulab % fold_labels.size
+    blocks, unit_block = np.unique(unit_block, return_inverse=True)
+    onehot = np.zeros((fold_labels.size, ulab.size))
+    onehot[unit_fold, np.arange(ulab.size)] = 1.0
+    rng = np.random.default_rng(seed)
+    p = X.shape[1]
+    idx = list(support)
+    n_eff = float(len(y)) if n_eff is None else float(n_eff)
+    selected = np.zeros((n_models, p), dtype=bool)
+    available = np.ones((n_models, p), dtype=bool)
+    coef = np.zeros((n_models, len(idx)))
+    n_keep = max(1, round(library_fraction * p))
+    for m in range(n_models):
+        w = np.bincount(rng.integers(0, blocks.size, blocks.size), minlength=blocks.size)
+        wu = onehot * w[unit_block]
+        Gf = np.tensordot(wu, G, axes=1)
+        bf, yyf, nf = wu @ b, wu @ yy, wu @ n
+        if np.any(nf == 0):  # a fold lost all its blocks: draw again with the same weights
+            wu = onehot * np.maximum(w[unit_block], 1)
+            Gf, bf, yyf, nf = np.tensordot(wu, G, axes=1), wu @ b, wu @ yy, wu @ n
+        if n_keep < p:
+            available[m] = False
+            available[m, rng.choice(p, n_keep, replace=False)] = True
+        cands = _candidates(
+            Gf,
+            bf,
+            yyf,
+            nf,
+            names,
+            regressor=regressor,
+            n_thresholds=n_thresholds,
+            alpha=alpha,
+            n_eff=n_eff * nf.sum() / len(y),
+            columns=available[m] if n_keep < p else None,
+        )
+        path = SparsityPath(cands, tuple(names), fold_labels.size, int(nf.sum()), regressor)
+        if stable is not None:
+            path.mark_unstable({c.support for c in cands if not stable(c.support)})
+        selected[m, list(path.best(criterion).support)] = True
+        if idx:
+            coef[m] = refit(Gf.sum(0), bf.sum(0), idx)
+    return Ensemble(
+        names=tuple(names),
+        selected=selected,
+        available=available,
+        support=tuple(idx),
+        coef=coef,
+        settings={
+            "n_models": n_models,
+            "library_fraction": library_fraction,
+            "n_blocks": n_blocks,
+            "n_resampled_blocks": int(blocks.size),
+            "criterion": criterion,
+            "seed": seed,
+        },
     )

@@ -57,6 +57,46 @@ def test_find_path_table(burgers_nc):
     assert "sparsity path for u" in res.stdout and "u_xx + u*u_x" in res.stdout
 
 
+def test_uncertainty_units_and_pareto_plot(burgers_nc, tmp_path):
+    """Issue #4: ± intervals with inclusion, a declared transform, the Pareto plot."""
+    data = tmp_path / "b.nc"
+    ds = xr.open_dataset(burgers_nc)
+    ds["x"].attrs["units"] = "m"
+    ds["t"].attrs["units"] = "s"
+    ds.to_netcdf(data)
+    png = tmp_path / "front.png"
+    res = run(
+        "find",
+        data,
+        "--var",
+        "u",
+        "--units",
+        "x=km,t=h",
+        "--plot-path",
+        png,
+        "--bootstrap",
+        "20",
+        "--json",
+        tmp_path / "r.json",
+    )
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    # in km and hours: u_xx scales by 3600 / 1e6, u*u_x by 3600 / 1e3
+    assert lines[0].startswith("u_t = 0.00036") and lines[0].endswith(" - 3.6*u*u_x")
+    assert "±" in lines[1] and "(inclusion 1.00)" in lines[1]
+    assert "in the data's own units (x: m, t: s):" in res.stdout
+    assert "u_t = 0.1*u_xx - 1.0*u*u_x" in res.stdout
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["transform"]["x"] == {"factor": 0.001, "offset": 0.0, "from": "m", "to": "km"}
+    c = {t["term"]: t["coef"] for t in doc["equations"][0]["terms"]}
+    back = {t["term"]: t["coef"] for t in doc["equations_in_data_units"][0]["terms"]}
+    assert back == pytest.approx(
+        {k: v * {"u_xx": 1e6, "u*u_x": 1e3}[k] / 3600 for k, v in c.items()}
+    )
+    assert doc["diagnostics"]["u"]["uncertainty"]["n_models"] == 20
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_existing_output_is_not_overwritten(burgers_nc, tmp_path):
     out = tmp_path / "keep.json"
     out.write_text("precious")
@@ -110,6 +150,24 @@ def _bad_files(tmp_path):
     out["bad_select"] = (good_path, ["--var", "u", "--select", "magic"], "valid criteria")
     out["bad_method"] = (good_path, ["--var", "u", "--method", "magic"], "valid methods")
     out["bad_accuracy"] = (good_path, ["--var", "u", "--accuracy", "high"], "--accuracy")
+    out["bad_regressor"] = (good_path, ["--var", "u", "--regressor", "omp"], "valid regressors")
+    with_units = tmp_path / "with_units.nc"
+    good.assign_coords(x=("x", good.x.values, {"units": "m"})).to_netcdf(with_units)
+    out["no_units_attr"] = (good_path, ["--var", "u", "--units", "x=km"], "no units attribute")
+    out["bad_unit"] = (with_units, ["--var", "u", "--units", "x=parsec"], "unknown unit")
+    out["unit_kind"] = (with_units, ["--var", "u", "--units", "x=h"], "cannot convert")
+    out["units_syntax"] = (good_path, ["--var", "u", "--units", "x:km"], "SYMBOL=UNIT")
+    out["empty_library"] = (
+        good_path,
+        ["--var", "u", "--max-order", "0", "--degree", "0", "--no-constant"],
+        "library is empty",
+    )
+    out["plot_not_png"] = (
+        good_path,
+        ["--var", "u", "--plot-path", tmp_path / "p.pdf"],
+        "ending in .png",
+    )
+    out["bootstrap_one"] = (good_path, ["--var", "u", "--bootstrap", "1"], "n_bootstrap")
     return out
 
 
@@ -127,6 +185,14 @@ BAD = [
     "bad_select",
     "bad_method",
     "bad_accuracy",
+    "bad_regressor",
+    "no_units_attr",
+    "bad_unit",
+    "unit_kind",
+    "units_syntax",
+    "empty_library",
+    "plot_not_png",
+    "bootstrap_one",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
@@ -62,3 +63,83 @@ def test_from_dict_needs_keys():
 
     with pytest.raises(ValueError, match="needs the key 'terms'"):
         Equation.from_dict({"lhs": "u_t"})
+
+
+def _with_ci(terms, coords=("t", "x", "y")):
+    return Equation(
+        "u_t",
+        [{"term": n, "coef": c, "ci": [c - h, c + h], "inclusion": 1.0} for n, c, h in terms],
+        coords=coords,
+    )
+
+
+def test_summary_prints_coefficient_plus_minus_interval():
+    eq = _with_ci([("u_xx", 0.1003, 0.0021), ("u*u_x", -1.00231, 0.0061)], ("t", "x"))
+    lines = eq.summary().splitlines()
+    assert lines[0] == str(eq)
+    assert lines[1].split() == ["0.1003", "±", "0.0021", "u_xx", "(inclusion", "1.00)"]
+    assert lines[2].split()[:4] == ["-1.002", "±", "0.006", "u*u_x"]
+
+
+@pytest.mark.parametrize(
+    ("yy", "grouped"),
+    [((0.0995, 0.002), True), ((0.12, 0.002), False)],
+)
+def test_laplacian_grouped_only_when_intervals_agree(yy, grouped):
+    eq = _with_ci([("u_x", -1.0, 0.01), ("u_xx", 0.1, 0.002), ("u_yy", *yy)])
+    groups = eq.groups()
+    assert bool(groups) == grouped
+    if grouped:
+        assert groups[0]["group"] == "Δu" and groups[0]["terms"] == ["u_xx", "u_yy"]
+        g = eq.grouped()
+        assert str(g) == "u_t = -1.0*u_x + 0.09975*Δu"
+        assert g.to_latex() == r"u_{t} = -1.0 u_{x} + 0.09975 \Delta u"
+        assert "grouped" in eq.summary()
+        assert json.loads(eq.to_json())["groups"][0]["terms"] == ["u_xx", "u_yy"]
+    else:
+        assert eq.grouped() is None and "grouped" not in eq.summary()
+    # the full equation is never changed by grouping
+    assert [t.term for t in eq.terms] == ["u_x", "u_xx", "u_yy"]
+
+
+def test_products_with_the_laplacian_group_too():
+    eq = _with_ci([("u*u_xx", 0.5, 0.01), ("u*u_yy", 0.505, 0.01)])
+    assert str(eq.grouped()) == "u_t = 0.5025*u*Δu"
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(LIB.names), nonzero.filter(lambda v: 1e-6 < abs(v) < 1e6)),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda p: p[0],
+    ),
+    st.floats(min_value=1e-3, max_value=1e3),
+    st.floats(min_value=1e-3, max_value=1e3),
+    st.floats(min_value=0.1, max_value=10),
+    st.floats(min_value=-5, max_value=5),
+)
+def test_change_of_variables_round_trip(pairs, ax, at, au, bu):
+    eq = Equation("u_t", [{"term": n, "coef": c, "ci": [c - 1, c + 1]} for n, c in pairs])
+    maps = {"x": (ax, 0.0), "t": (at, 0.0), "u": (au, bu)}
+    back = eq.change_variables(maps).change_variables(
+        {k: (1 / a, -b / a) for k, (a, b) in maps.items()}
+    )
+    want = eq.coefficients
+    big = max(map(abs, want.values()))
+    got = {k: v for k, v in back.coefficients.items() if abs(v) > 1e-9 * big}
+    assert set(got) == set(want)
+    for k, v in want.items():
+        assert math.isclose(got[k], v, rel_tol=1e-6, abs_tol=1e-9 * big)
+
+
+def test_change_of_variables_scales_each_term_by_its_derivative_orders():
+    eq = _with_ci([("u_xx", 0.1, 0.01), ("u*u_x", -1.0, 0.1), ("u", 2.0, 0.2)], ("t", "x"))
+    # x' = 1e-3 x (m -> km), t' = t / 3600 (s -> h), u' = 2 u
+    new = eq.change_variables({"x": (1e-3, 0.0), "t": (1 / 3600, 0.0), "u": (2.0, 0.0)})
+    c = new.coefficients
+    assert math.isclose(c["u_xx"], 0.1 * 3600 * 1e-6)
+    assert math.isclose(c["u*u_x"], -1.0 * 3600 * 1e-3 / 2)
+    assert math.isclose(c["u"], 2.0 * 3600)
+    t = {t.term: t for t in new.terms}
+    assert math.isclose(t["u"].ci[1] - t["u"].ci[0], 0.4 * 3600) and t["u"].inclusion == 1.0

@@ -14,6 +14,7 @@ from discover.datasets import generate, load_pdefind, make_dataset
 
 from discover import find
 from discover.io import DataError
+from discover.select import CollinearityWarning
 
 
 def _draw(name: str, rng: np.random.Generator) -> dict:
@@ -68,6 +69,7 @@ def test_heat_in_2d_grid():
     ds = make_dataset(problem, nx=48, nt=31)
     result = find(ds, "u", max_order=2, degree=1)
     _check(result, problem.coefficients, 0.01)
+    assert str(result.equations[0].grouped()).endswith("*Δu")
 
 
 @pytest.mark.parametrize(
@@ -91,6 +93,52 @@ def test_pde_find_files(shared_data, name, tol, max_order):
         # (-5.9, -0.97) and (-6.04, -1.02) depending on the stencil: the one chosen by
         # held-out error is the 2nd-order stencil
         assert result.settings["accuracy_chosen"]["u"] == 2
+
+
+def test_same_equation_in_metres_and_kilometres_seconds_and_days():
+    """Issue #4: a transform of the data is a change of variables in the PDE."""
+    problem = generate("burgers", advection=-0.8, viscosity=0.06, seed=5)
+    ds = make_dataset(problem, nx=128, nt=61)
+
+    def in_units(space: float, x_unit: str, time: float, t_unit: str):
+        out = ds.assign_coords(x=ds.x.values * space, t=ds.t.values * time)
+        out["x"].attrs["units"], out["t"].attrs["units"] = x_unit, t_unit
+        return out
+
+    km_days = find(in_units(1.0, "km", 1.0, "days"), "u", n_bootstrap=0).equations[0]
+    metres = in_units(1000.0, "m", 86400.0, "s")
+    declared = find(metres, "u", units={"x": "km", "t": "days"}, n_bootstrap=0)
+    plain = find(metres, "u", n_bootstrap=0).equations[0]
+    assert declared.settings["units"] == {"x": "km", "t": "days"}
+    assert declared.samples.units["x"] == "km"
+    # discovered in km/days directly, or in m/s then changed to km/days: the same equation
+    converted = plain.change_variables({"x": (1e-3, 0.0), "t": (1 / 86400, 0.0)})
+    for eq in (declared.equations[0], converted):
+        assert set(eq.coefficients) == set(km_days.coefficients)
+        for k, v in km_days.coefficients.items():
+            assert eq.coefficients[k] == pytest.approx(v, rel=1e-6)
+    # and the declared run reports itself in the data's own units (m, s) too
+    back = declared.equations_in_data_units[0].coefficients
+    assert back == pytest.approx(plain.coefficients, rel=1e-6)
+    assert back["u_xx"] == pytest.approx(0.06 * 1e6 / 86400, rel=0.01)
+
+
+def test_uncertainty_and_collinearity_reports():
+    d = find(make_dataset("heat", nx=64, nt=41), "u", n_bootstrap=30)
+    (t,) = d.equations[0].terms
+    assert t.inclusion == 1.0 and t.ci[0] < 0.1 < t.ci[1]
+    unc = d.diagnostics["u"]["uncertainty"]
+    assert unc["n_models"] == 30 and unc["models"][0] == {"terms": ["u_xx"], "frequency": 1.0}
+    assert set(unc) >= {"se_bootstrap", "se_discretization", "inclusion"}
+    shifted = make_dataset("heat", nx=64, nt=41)
+    shifted["u"] = shifted.u + 50.0  # u, u**2 and 1 become nearly collinear
+    with pytest.warns(CollinearityWarning, match="nearly collinear"):
+        d = find(shifted, "u", n_bootstrap=0, degree=3)
+    assert any("1" in g and "u" in g for g in d.diagnostics["u"]["collinear_terms"])
+    with pytest.raises(DataError, match="n_bootstrap"):
+        find(shifted, "u", n_bootstrap=1)
+    with pytest.raises(DataError, match="valid regressors"):
+        find(shifted, "u", regressor="omp")
 
 
 def test_json_records_choices():
@@ -164,18 +212,76 @@ def test_scattered_burgers_within_5_percent():
     _check(find(ds, "u"), problem.coefficients, 0.05)
 
 
+#: 10% noise cases: the first four since issue #3, the last four new for issue #4's intervals
+NOISY = [
+    ("advection_diffusion", {"velocity": -0.7, "diffusivity": 0.09}, 3, 11),
+    ("burgers", {"advection": -1.4, "viscosity": 0.12}, 3, 11),
+    ("fisher_kpp", {"diffusivity": 0.2, "growth": 0.8, "saturation": -1.1}, 3, 11),
+    ("kdv", {"nonlinear": -4.5, "dispersion": -0.8}, 3, 11),
+    ("advection_diffusion", {"velocity": 1.3, "diffusivity": 0.06}, 21, 31),
+    ("burgers", {"advection": 0.9, "viscosity": 0.07}, 22, 32),
+    ("fisher_kpp", {"diffusivity": 0.3, "growth": 1.3, "saturation": -0.7}, 23, 33),
+    ("kdv", {"nonlinear": 5.0, "dispersion": -0.6}, 24, 34),
+]
+_NOISY_RESULTS: dict[int, tuple] = {}
+
+
+def _noisy(k: int):
+    """The discovery of noisy case ``k`` (computed once per test session)."""
+    if k not in _NOISY_RESULTS:
+        name, params, seed, noise_seed = NOISY[k]
+        problem = generate(name, seed=seed, **params)
+        ds = make_dataset(problem, noise=0.1, seed=noise_seed)
+        _NOISY_RESULTS[k] = (find(ds, "u"), problem.coefficients)
+    return _NOISY_RESULTS[k]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("name", "params"),
-    [
-        ("advection_diffusion", {"velocity": -0.7, "diffusivity": 0.09}),
-        ("burgers", {"advection": -1.4, "viscosity": 0.12}),
-        ("fisher_kpp", {"diffusivity": 0.2, "growth": 0.8, "saturation": -1.1}),
-        ("kdv", {"nonlinear": -4.5, "dispersion": -0.8}),
-    ],
-)
-def test_noisy_grid_within_5_percent(name, params):
+@pytest.mark.parametrize("k", range(4))
+def test_noisy_grid_within_5_percent(k):
     """Issue #3: 10% noise on ~256 x 101 grids; exactly the true terms, each within 5%."""
-    problem = generate(name, seed=3, **params)
-    ds = make_dataset(problem, noise=0.1, seed=11)
-    _check(find(ds, "u"), problem.coefficients, 0.05)
+    _check(*_noisy(k), 0.05)
+
+
+@pytest.mark.slow
+def test_noisy_intervals_cover_the_true_coefficients():
+    """Issue #4: across the noisy 1-D cases, the 95% intervals hold the true coefficient for
+    at least 90% of the true terms, and every true term has inclusion >= 0.9."""
+    covered, total, report = 0, 0, []
+    for k in range(len(NOISY)):
+        result, true = _noisy(k)
+        terms = {t.term: t for t in result.equations[0].terms}
+        for term, value in true.items():
+            total += 1
+            t = terms.get(term)
+            assert t is not None, f"case {k}: {term} not found in {result.equations[0]}"
+            assert t.inclusion is not None and t.inclusion >= 0.9, (k, term, t)
+            covered += int(t.ci[0] <= value <= t.ci[1])
+            report.append((NOISY[k][0], term, value, t.coef, t.ci))
+    assert covered / total >= 0.9, report
+
+
+@pytest.mark.slow
+def test_noisy_advection_diffusion_2d_within_5_percent():
+    """Issue #4: u_t = a u_x + b u_y + D (u_xx + u_yy) at 10% noise; the Laplacian shows."""
+    problem = generate(
+        "advection_diffusion_2d", velocity_x=-0.5, velocity_y=0.7, diffusivity=0.06, seed=6
+    )
+    ds = make_dataset(problem, nx=40, nt=31, noise=0.1, seed=9)
+    result = find(ds, "u", max_order=2)
+    _check(result, problem.coefficients, 0.05)
+    assert result.equations[0].groups()[0]["group"] == "Δu"
+
+
+@pytest.mark.slow
+def test_lambda_omega_two_fields_within_2_percent():
+    """Issue #4: the λ–ω reaction–diffusion system (two fields, clean), cross terms and all."""
+    problem = generate("lambda_omega", diffusivity_u=0.08, diffusivity_v=0.12, beta=1.3, seed=3)
+    ds = make_dataset(problem, nx=64, nt=41)
+    result = find(ds, ["u", "v"], max_order=2, degree=3, n_bootstrap=20)
+    for eq, fld in zip(result.equations, ("u", "v")):
+        true = problem.coefficients[fld]
+        got = eq.coefficients
+        assert set(got) == set(true), f"{eq} vs {true}"
+        errors = {k: abs(got[k] / v - 1) for k, v in true.items()}
+        assert max(errors.values()) < 0.02, (str(eq), errors)

@@ -9,7 +9,13 @@ import pytest
 from sklearn.base import clone
 
 from discover.regress import STLSQ
-from discover.select import block_folds, effective_size, sparsity_path
+from discover.select import (
+    block_folds,
+    collinear_terms,
+    effective_size,
+    ensemble,
+    sparsity_path,
+)
 
 
 def test_stlsq_estimator_contract(rng):
@@ -95,3 +101,105 @@ def test_knee_of_the_pareto_front():
     assert path.best("knee").terms == ("f0", "f3", "f5")
     with pytest.raises(ValueError, match="valid criteria: '1se', 'cv', 'bic', 'aic', 'knee'"):
         path.best("elbow")
+
+
+@pytest.mark.parametrize("regressor", ["stlsq", "sr3", "lasso"])
+def test_every_regressor_finds_the_true_terms(rng, regressor):
+    X = rng.normal(size=(1500, 9))
+    y = 0.8 * X[:, 2] - 0.25 * X[:, 6] + 0.02 * rng.normal(size=1500)
+    path = sparsity_path(
+        X, y, [f"f{i}" for i in range(9)], folds=np.arange(1500) % 5, regressor=regressor
+    )
+    assert path.regressor == regressor
+    best = path.best()
+    assert best.terms == ("f2", "f6")
+    np.testing.assert_allclose(best.coef[[2, 6]], [0.8, -0.25], rtol=0.01)
+
+
+def test_unknown_regressor_lists_the_valid_ones(rng):
+    with pytest.raises(ValueError, match="valid regressors: 'stlsq', 'sr3', 'lasso'"):
+        sparsity_path(
+            rng.normal(size=(50, 2)),
+            rng.normal(size=50),
+            "ab",
+            folds=np.arange(50) % 5,
+            regressor="omp",
+        )
+
+
+def test_empty_library_is_an_error(rng):
+    with pytest.raises(ValueError, match="library is empty"):
+        sparsity_path(np.zeros((50, 0)), rng.normal(size=50), [], folds=np.arange(50) % 5)
+
+
+def _grid_points(nt: int, nx: int) -> np.ndarray:
+    t, x = np.meshgrid(np.arange(float(nt)), np.arange(float(nx)), indexing="ij")
+    return np.stack([t.ravel(), x.ravel()], 1)
+
+
+def test_bootstrap_intervals_cover_the_truth_and_inclusion_separates(rng):
+    """Independent noise: the bootstrap's 95% intervals cover the truth about 95% of the time."""
+    pts = _grid_points(30, 40)
+    folds = block_folds(pts)
+    hits, n = 0, 0
+    for rep in range(8):
+        X = rng.normal(size=(1200, 6))
+        y = 0.5 * X[:, 0] - 0.2 * X[:, 3] + 0.3 * rng.normal(size=1200)
+        e = ensemble(
+            X, y, list("abcdef"), points=pts, folds=folds, support=(0, 3), n_models=40, seed=rep
+        )
+        assert e.inclusion[0] == 1.0 and e.inclusion[3] >= 0.9
+        assert np.all(np.delete(e.inclusion, [0, 3]) <= 0.5)
+        centre = e.coef.mean(axis=0)
+        hits += int(np.sum(np.abs(centre - [0.5, -0.2]) <= 1.96 * e.coef_se))
+        n += 2
+    assert hits / n >= 0.8
+
+
+def test_library_bagging_counts_only_offered_terms(rng):
+    pts = _grid_points(20, 30)
+    X = rng.normal(size=(600, 5))
+    y = X[:, 1] + 0.01 * rng.normal(size=600)
+    e = ensemble(
+        X,
+        y,
+        list("abcde"),
+        points=pts,
+        folds=block_folds(pts),
+        support=(1,),
+        n_models=30,
+        library_fraction=0.6,
+    )
+    assert e.available.sum(axis=1).tolist() == [3] * 30
+    assert e.inclusion[1] == 1.0  # whenever b was offered it was kept
+    assert e.settings["library_fraction"] == 0.6
+    with pytest.raises(ValueError, match="library_fraction"):
+        ensemble(
+            X,
+            y,
+            list("abcde"),
+            points=pts,
+            folds=block_folds(pts),
+            support=(1,),
+            library_fraction=0,
+        )
+
+
+def test_collinear_terms_are_named(rng):
+    x = rng.normal(size=300)
+    X = np.stack([x, rng.normal(size=300), 3 * x, np.zeros(300)], 1)
+    assert collinear_terms(X, ["a", "b", "c", "d"]) == [("d",), ("a", "c")]
+    assert collinear_terms(rng.normal(size=(300, 4)), list("abcd")) == []
+
+
+def test_pareto_plot(rng, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X = rng.normal(size=(400, 5))
+    y = X[:, 0] - 0.5 * X[:, 2] + 0.01 * rng.normal(size=400)
+    path = sparsity_path(X, y, list("abcde"), folds=np.arange(400) % 5)
+    ax = path.plot(criterion="knee")
+    assert ax.get_yscale() == "log" and "terms" in ax.get_xlabel()
+    ax.figure.savefig(tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 1000
