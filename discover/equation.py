@@ -226,10 +226,12 @@ class Equation:
         self,
         maps: Mapping[str, tuple[float, float]],
         units: Mapping[str, str] | None = None,
+        renames: Mapping[str, str] | None = None,
     ) -> Equation:
         """The same equation in new variables ``s' = factor * s + offset`` (``maps``: symbol ->
         ``(factor, offset)``, for fields and coordinates; e.g. from
-        :class:`discover.io.Transform`).
+        :class:`discover.io.Transform`), optionally renamed (``renames``: old -> new
+        symbol, e.g. ``{"lat": "y"}``; derivative symbols follow, ``T_lat`` -> ``T_y``).
 
         A transform of the data is a change of variables in the PDE: with ``x' = a x``,
         ``t' = c t`` and ``u' = k u + b`` every derivative ``∂ⁿu/∂xⁿ = aⁿ/k · ∂ⁿu'/∂x'ⁿ``, the
@@ -249,13 +251,21 @@ class Equation:
         lhs_d = parse_symbol(self.lhs, self.fields, self.coords)
         if lhs_d is None:
             raise ValueError(f"the left-hand side '{self.lhs}' names no field derivative")
+        renames = dict(renames or {})
+        coords = tuple(renames.get(c, c) for c in self.coords)
+
+        def new_name(name: str) -> str:
+            d = parse_symbol(name, self.fields, self.coords)
+            if d is None:
+                return renames.get(name, name)
+            return derivative_symbol(d.field, coords, d.orders)
 
         def factor(sym: str) -> tuple[float, float]:
             return tuple(float(v) for v in maps.get(sym, (1.0, 0.0)))  # type: ignore[return-value]
 
         def old_in_new(name: str) -> sp.Expr:
             d = parse_symbol(name, self.fields, self.coords)
-            new = sp.Symbol(name)
+            new = sp.Symbol(new_name(name))
             if d is None:  # a coordinate appearing in a term (forcing), or an unknown symbol
                 a, b = factor(name) if name in self.coords else (1.0, 0.0)
                 return (new - b) / a
@@ -268,7 +278,7 @@ class Equation:
             return sp.Float(scale / a_f) * new
 
         # lhs: old = m * new  ->  new = rhs_old / m
-        m = old_in_new(self.lhs) / sp.Symbol(self.lhs)
+        m = old_in_new(self.lhs) / sp.Symbol(new_name(self.lhs))
         pieces: list[dict[sp.Expr, float]] = []
         for e in self.term_exprs():
             sub = {s: old_in_new(s.name) for s in e.free_symbols}
@@ -292,11 +302,11 @@ class Equation:
             name = "1" if key == 1 else sstr(key)
             terms.append(TermEstimate(name, float(coef), ci, inc))
         return Equation(
-            self.lhs,
+            new_name(self.lhs),
             terms,
             fields=self.fields,
-            coords=self.coords,
-            units={**self.units, **(units or {})},
+            coords=coords,
+            units={**{renames.get(k, k): v for k, v in self.units.items()}, **(units or {})},
             digits=self.digits,
         )
 

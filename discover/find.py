@@ -97,7 +97,7 @@ class Discovery:
         if self.transform is None:
             return list(self.equations)
         back = self.transform.inverse()
-        return [e.change_variables(back.maps, back.units) for e in self.equations]
+        return [e.change_variables(back.maps, back.units, back.renames) for e in self.equations]
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.equations)
@@ -388,6 +388,7 @@ def find(
     n_bootstrap: int = 100,
     library_fraction: float = 1.0,
     units: dict[str, str] | None = None,
+    scale: dict[str, tuple[float, float]] | None = None,
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -433,7 +434,11 @@ def find(
     units : dict, optional
         A declared transform of the inputs, symbol -> unit, e.g. ``{"x": "km", "t": "days"}``
         (:func:`discover.io.transform`).  The equation is discovered in these units and also
-        reported in the data's own (:attr:`Discovery.equations_in_data_units`).
+        reported in the data's own (:attr:`Discovery.equations_in_data_units`).  Latitude
+        and longitude asked for in km are projected locally and become ``y`` and ``x``.
+    scale : dict, optional
+        Any other declared affine transform, symbol -> ``(factor, offset)`` (e.g. centring
+        and scaling a field), undone the same way.
 
     Returns
     -------
@@ -468,8 +473,8 @@ def find(
             raise DataError("no variable given; name the field with var= / --var")
         samples = load(data, var, time=time, coords=coords, time_unit=time_unit)
     tr = None
-    if units:
-        samples, tr = transform(samples, units)
+    if units or scale:
+        samples, tr = transform(samples, units, scale=scale)
     noise = estimate_noise(samples) if samples.grid is not None else None
     if method == "auto":
         method = "neural" if noise is None or noise > NOISE_FOR_NEURAL else "fd"
@@ -643,5 +648,6 @@ def find(
         "n_rows_used": len(points),
         "noise_estimate": noise,
         "units": dict(units or {}),
+        "scale": {k: list(v) for k, v in (scale or {}).items()},
     }
     return Discovery(equations, paths, library, samples, settings, diagnostics, tr)

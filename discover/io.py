@@ -644,6 +644,9 @@ UNITS: dict[str, tuple[str, float, float]] = {
     **{u: ("time", 86400.0, 0.0) for u in ("d", "day", "days")},
     **{u: ("temperature", 1.0, 0.0) for u in ("K", "kelvin", "degK")},
     **{u: ("temperature", 1.0, 273.15) for u in ("degC", "°C", "celsius", "deg_C", "C")},
+    **{u: ("angle", 1.0, 0.0) for u in ("degrees_north", "degrees_east", "degrees", "deg")},
+    **{u: ("angle", 1.0, 0.0) for u in ("degree_north", "degree_east", "degree")},
+    **{u: ("angle", 1.0, 0.0) for u in ("degrees_N", "degrees_E", "degreesN", "degreesE")},
 }
 
 
@@ -664,30 +667,53 @@ def unit_conversion(old: str, new: str) -> tuple[float, float]:
     return f1 / f2, (o1 - o2) / f2
 
 
+#: mean Earth radius (IUGG), metres, for the local projection of lat/lon
+EARTH_RADIUS = 6371008.8
+_DEGREE_UNITS = {
+    "degrees_north": "lat",
+    "degree_north": "lat",
+    "degrees_N": "lat",
+    "degreesN": "lat",
+    "degrees_east": "lon",
+    "degree_east": "lon",
+    "degrees_E": "lon",
+    "degreesE": "lon",
+    "degrees": None,
+    "degree": None,
+    "deg": None,
+}
+
+
 @dataclass(frozen=True)
 class Transform:
-    """A declared change of variables: each symbol ``s`` becomes ``factor * s + offset``.
+    """A declared change of variables: each symbol ``s`` becomes ``factor * s + offset``,
+    and may be renamed (a local projection makes ``lat``/``lon`` into ``y``/``x`` in km).
 
     Attributes
     ----------
     maps : dict
-        Symbol -> ``(factor, offset)``; symbols not listed are unchanged.
+        Symbol (before) -> ``(factor, offset)``; symbols not listed are unchanged.
     units : dict
-        Symbol -> its unit after the transform.
+        Symbol (after) -> its unit after the transform.
     units_before : dict
-        Symbol -> its unit before.
+        Symbol (before) -> its unit before.
+    renames : dict
+        Symbol before -> symbol after, where they differ.
     """
 
     maps: Mapping[str, tuple[float, float]]
     units: Mapping[str, str] = field(default_factory=dict)
     units_before: Mapping[str, str] = field(default_factory=dict)
+    renames: Mapping[str, str] = field(default_factory=dict)
 
     def inverse(self) -> Transform:
-        """The transform back: ``s = (s' - offset) / factor``."""
+        """The transform back: ``s = (s' - offset) / factor``, names restored."""
+        r = dict(self.renames)
         return Transform(
-            {s: (1 / a, -b / a) for s, (a, b) in self.maps.items()},
+            {r.get(s, s): (1 / a, -b / a) for s, (a, b) in self.maps.items()},
             dict(self.units_before),
             dict(self.units),
+            {new: old for old, new in r.items()},
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -696,18 +722,62 @@ class Transform:
                 "factor": a,
                 "offset": b,
                 "from": self.units_before.get(s),
-                "to": self.units.get(s),
+                "to": self.units.get(self.renames.get(s, s)),
+                **({"renamed": self.renames[s]} if s in self.renames else {}),
             }
             for s, (a, b) in self.maps.items()
         }
 
 
-def transform(samples: Samples, units: Mapping[str, str]) -> tuple[Samples, Transform]:
+def _projection(
+    samples: Samples, sym: str, unit: str, target: str
+) -> tuple[tuple[float, float], str | None]:
+    """``(factor, offset)`` of the local equirectangular projection of a lat/lon coordinate
+    to the length unit ``target``, centred on the data, and the new symbol (``y``/``x``)."""
+    kind = _DEGREE_UNITS[unit] or {"lat": "lat", "lon": "lon"}.get(sym)
+    if kind is None:
+        raise DataError(
+            f"'{sym}' is in '{unit}' but neither latitude nor longitude; give its units "
+            "as degrees_north or degrees_east"
+        )
+    length = UNITS[target][1]
+    j = samples.coords.index(sym)
+    lo, hi = float(samples.points[:, j].min()), float(samples.points[:, j].max())
+    factor = EARTH_RADIUS * np.pi / 180 / length
+    if kind == "lon":
+        lats = [
+            c
+            for c in samples.coords
+            if _DEGREE_UNITS.get(samples.units.get(c, ""), "") == "lat" or c == "lat"
+        ]
+        if not lats:
+            raise DataError(
+                f"projecting longitude '{sym}' needs a latitude coordinate "
+                "(units degrees_north) for the scale of a degree of longitude"
+            )
+        k = samples.coords.index(lats[0])
+        mid_lat = (samples.points[:, k].min() + samples.points[:, k].max()) / 2
+        factor *= float(np.cos(np.deg2rad(mid_lat)))
+    new = {"lat": "y", "lon": "x"}[kind]
+    return (factor, -factor * (lo + hi) / 2), new
+
+
+def transform(
+    samples: Samples,
+    units: Mapping[str, str] | None = None,
+    *,
+    scale: Mapping[str, tuple[float, float]] | None = None,
+) -> tuple[Samples, Transform]:
     """Express ``samples`` in other units: ``{"x": "km", "t": "days", "T": "degC"}``.
 
     Each symbol's current unit comes from the data's ``units`` attribute (or the time unit
-    datetimes were decoded to).  Returns the converted samples and the :class:`Transform`,
-    which :meth:`discover.equation.Equation.change_variables` applies to equations.
+    datetimes were decoded to).  Latitude and longitude in degrees asked for in a length
+    unit (``{"lat": "km", "lon": "km"}``) are projected on a local equirectangular grid
+    centred on the data (``y = R·Δφ``, ``x = R·cos φ₀·Δλ``, R the mean Earth radius) and
+    renamed ``y`` and ``x``.  ``scale`` declares any other affine change, symbol ->
+    ``(factor, offset)`` (centring and scaling a field).  Returns the converted samples and
+    the :class:`Transform`, which :meth:`discover.equation.Equation.change_variables`
+    applies to equations.
 
     >>> import xarray as xr
     >>> x = np.linspace(0, 5000.0, 11); t = np.linspace(0, 7200.0, 9)
@@ -717,20 +787,40 @@ def transform(samples: Samples, units: Mapping[str, str]) -> tuple[Samples, Tran
     >>> float(s.points[:, 1].max()), float(s.points[:, 0].max()), dict(s.units)
     (5.0, 2.0, {'t': 'h', 'x': 'km'})
     """
+    units = dict(units or {})
+    scale = dict(scale or {})
     known = (*samples.fields, *samples.coords)
     maps: dict[str, tuple[float, float]] = {}
     before: dict[str, str] = {}
-    for sym, new in units.items():
+    renames: dict[str, str] = {}
+    after: dict[str, str] = {}
+    for sym in [*units, *scale]:
         if sym not in known:
             raise DataError(f"cannot transform '{sym}'; symbols of the data: {_fmt_list(known)}")
+    for sym, (a, b) in scale.items():
+        if sym in units:
+            raise DataError(f"'{sym}' is both converted to a unit and scaled; give one of them")
+        if not np.isfinite(a) or a == 0 or not np.isfinite(b):
+            raise DataError(f"scale of '{sym}' must be a finite, nonzero factor and offset")
+        maps[sym] = (float(a), float(b))
+        old = samples.units.get(sym)
+        before[sym] = old or "1"
+        after[sym] = f"{a:g}*({old or 1}){b:+g}" if b else f"{a:g}*({old or 1})"
+    for sym, new in units.items():
         old = samples.units.get(sym)
         if old is None:
             raise DataError(
                 f"'{sym}' has no units attribute, so it cannot be converted to '{new}'; "
                 "set the variable's units attribute"
             )
-        maps[sym] = unit_conversion(old, new)
         before[sym] = old
+        after[sym] = new
+        if old in _DEGREE_UNITS and sym in samples.coords and UNITS.get(new, ("",))[0] == "length":
+            maps[sym], newsym = _projection(samples, sym, old, new)
+            if newsym is not None and newsym not in known and newsym not in renames.values():
+                renames[sym] = newsym
+        else:
+            maps[sym] = unit_conversion(old, new)
     if "t" in maps and maps["t"][1] != 0:
         raise DataError("time can only be rescaled, not shifted")
     pts = samples.points.copy()
@@ -747,14 +837,28 @@ def transform(samples: Samples, units: Mapping[str, str]) -> tuple[Samples, Tran
     if grid is not None:
         grid = grid.copy()
         for sym, (a, b) in maps.items():
-            attrs = {**grid[sym].attrs, "units": units[sym]}
+            attrs = {**grid[sym].attrs, "units": after[sym]}
             if sym in samples.coords:
                 grid = grid.assign_coords({sym: (sym, a * grid[sym].values + b, attrs)})
             else:
                 grid[sym] = (grid[sym].dims, a * grid[sym].values + b, attrs)
-    new_units = {**samples.units, **units}
+        grid = grid.rename(renames)
+
+    def renamed(d: Mapping[str, Any]) -> dict[str, Any]:
+        return {renames.get(k, k): v for k, v in d.items()}
+
     time_unit = samples.time_unit
     if "t" in units and time_unit is not None:
         time_unit = units["t"]
-    out = replace(samples, points=pts, values=vals, grid=grid, units=new_units, time_unit=time_unit)
-    return out, Transform(maps, dict(units), before)
+    out = replace(
+        samples,
+        coords=tuple(renames.get(c, c) for c in samples.coords),
+        points=pts,
+        values=vals,
+        grid=grid,
+        names=renamed(samples.names),
+        units=renamed({**samples.units, **after}),
+        long_names=renamed(samples.long_names),
+        time_unit=time_unit,
+    )
+    return out, Transform(maps, renamed(after), before, renames)

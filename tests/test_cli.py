@@ -97,6 +97,31 @@ def test_uncertainty_units_and_pareto_plot(burgers_nc, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_two_fields_through_the_cli(tmp_path):
+    """--var u,v: one equation per field, from a library with the cross terms."""
+    from discover.datasets import generate
+
+    heat = make_dataset(generate("heat", diffusivity=0.08, seed=1), nx=96, nt=41)
+    adv = make_dataset(
+        generate("advection_diffusion", velocity=0.7, diffusivity=0.04), nx=96, nt=41
+    )
+    both = heat.assign(v=(("t", "x"), adv["u"].values * 2.0))
+    both = both.assign_coords(t=adv.t.values * 0.4)  # heat's time axis is 0..2, adv's 0..5
+    path = tmp_path / "two.nc"
+    both.to_netcdf(path)
+    res = run("find", path, "--var", "u,v", "--bootstrap", "0", "--json", tmp_path / "r.json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    u, v = (e["terms"] for e in doc["equations"])
+    assert [t["term"] for t in u] == ["u_xx"]
+    assert u[0]["coef"] == pytest.approx(0.08, rel=0.01)
+    # v's time axis was squeezed by 0.4, so its coefficients grow by 2.5
+    got = {t["term"]: t["coef"] for t in v}
+    assert got == pytest.approx({"v_x": -0.7 * 2.5, "v_xx": 0.04 * 2.5}, rel=0.01)
+    assert "u*v" in doc["settings"]["library"]  # cross terms were candidates
+    assert doc["data"]["fields"] == ["u", "v"]
+
+
 def test_existing_output_is_not_overwritten(burgers_nc, tmp_path):
     out = tmp_path / "keep.json"
     out.write_text("precious")

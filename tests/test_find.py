@@ -285,3 +285,29 @@ def test_lambda_omega_two_fields_within_2_percent():
         assert set(got) == set(true), f"{eq} vs {true}"
         errors = {k: abs(got[k] / v - 1) for k, v in true.items()}
         assert max(errors.values()) < 0.02, (str(eq), errors)
+
+
+def test_lat_lon_projection_and_declared_scaling_are_changes_of_variables():
+    """lat/lon in degrees -> local km (renamed y, x); a scaled field; both undone exactly."""
+    problem = generate(
+        "advection_diffusion_2d", velocity_x=0.5, velocity_y=-0.4, diffusivity=0.05, seed=2
+    )
+    ds = make_dataset(problem, nx=40, nt=31)
+    g = ds.rename(x="lon", y="lat").assign_coords(lon=8 + ds.x.values, lat=50 + ds.y.values)
+    g["lon"].attrs["units"], g["lat"].attrs["units"] = "degrees_east", "degrees_north"
+    kw = {"max_order": 2, "degree": 1, "n_bootstrap": 0}
+    plain = find(g, "u", **kw).equations[0]
+    km = find(g, "u", units={"lat": "km", "lon": "km"}, **kw)
+    assert km.samples.coords == ("t", "x", "y")
+    c = km.equations[0].coefficients
+    deg = 6371.0088 * np.pi / 180
+    coslat = np.cos(np.deg2rad(float(g.lat.min() + g.lat.max()) / 2))  # middle latitude
+    assert c["u_yy"] == pytest.approx(plain.coefficients["u_lat_lat"] * deg**2, rel=1e-6)
+    assert c["u_x"] == pytest.approx(plain.coefficients["u_lon"] * deg * coslat, rel=1e-6)
+    back = km.equations_in_data_units[0]
+    assert back.coords == ("t", "lon", "lat")
+    assert back.coefficients == pytest.approx(plain.coefficients, rel=1e-6)
+    scaled = find(g, "u", scale={"u": (3.0, -2.0)}, **kw)
+    assert scaled.equations_in_data_units[0].coefficients == pytest.approx(
+        plain.coefficients, rel=1e-6
+    )

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from discover.io import DataError, load, symbol_name
+from discover.io import DataError, load, symbol_name, transform
 
 
 def test_grid_layout_keeps_units_and_names(grid_ds):
@@ -158,3 +158,50 @@ def test_time_only_variable_is_rejected():
     ds = xr.Dataset({"u": (("t",), np.arange(10.0))}, coords={"t": np.arange(10.0)})
     with pytest.raises(DataError, match="time only"):
         load(ds, "u")
+
+
+def _latlon(lat_units="degrees_north"):
+    t = np.arange(6.0)
+    lat = np.linspace(60.0, 56.0, 9)  # decreasing, as ERA5
+    lon = np.linspace(10.0, 14.0, 11)
+    u = np.random.default_rng(1).normal(size=(6, 9, 11))
+    return xr.Dataset(
+        {"T": (("time", "latitude", "longitude"), u, {"units": "K"})},
+        coords={
+            "time": ("time", t, {"units": "h"}),
+            "latitude": ("latitude", lat, {"units": lat_units}),
+            "longitude": ("longitude", lon, {"units": "degrees_east"}),
+        },
+    )
+
+
+def test_local_projection_of_lat_lon_to_km():
+    s, tr = transform(load(_latlon(), "T"), {"lat": "km", "lon": "km", "T": "degC"})
+    assert s.coords == ("t", "y", "x") and s.units["x"] == "km" and s.units["T"] == "degC"
+    assert s.names["y"] == "latitude"
+    deg = 6371.0088 * np.pi / 180  # km per degree of latitude
+    ys, xs = s.grid["y"].values, s.grid["x"].values
+    assert np.allclose([ys.min(), ys.max()], [-2 * deg, 2 * deg])
+    assert np.allclose(xs.max() - xs.min(), 4 * deg * np.cos(np.deg2rad(58.0)))
+    assert np.isclose(
+        s.grid["T"].values.mean(), load(_latlon(), "T").grid["T"].values.mean() - 273.15
+    )
+    assert tr.renames == {"lat": "y", "lon": "x"}
+    back = tr.inverse()
+    assert back.renames == {"y": "lat", "x": "lon"} and back.units["lat"] == "degrees_north"
+
+
+def test_transform_errors_are_one_line_data_errors():
+    s = load(_latlon(), "T")
+    with pytest.raises(DataError, match="needs a latitude"):
+        no_lat = _latlon().rename(latitude="row")
+        no_lat["row"].attrs["units"] = "1"
+        transform(load(no_lat, "T"), {"lon": "km"})
+    with pytest.raises(DataError, match="symbols of the data"):
+        transform(s, {"z": "km"})
+    with pytest.raises(DataError, match="only be rescaled"):
+        transform(s, scale={"t": (1.0, 3.0)})
+    with pytest.raises(DataError, match="both converted"):
+        transform(s, {"T": "degC"}, scale={"T": (2.0, 0.0)})
+    with pytest.raises(DataError, match="cannot convert 'h' \\(time\\)"):
+        transform(s, {"t": "km"})
