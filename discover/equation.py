@@ -342,7 +342,9 @@ class Equation:
             keyed: dict[sp.Expr, dict[str, str]] = {}
             for name, e in exprs.items():
                 hits = [c for c, d in second.items() if e.has(d)]
-                if len(hits) != 1 or sp.degree(e, second[hits[0]]) != 1:
+                if len(hits) != 1 or not e.is_polynomial(second[hits[0]]):
+                    continue
+                if sp.degree(e, second[hits[0]]) != 1:
                     continue
                 keyed.setdefault(e.subs(second[hits[0]], lap), {})[hits[0]] = name
             for key, members in keyed.items():

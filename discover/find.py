@@ -51,6 +51,7 @@ from .select import (
     ensemble,
     refit,
     sparsity_path,
+    triangular,
 )
 from .weak import SCALES, evaluation_grid, inner_box, inside_hull, weak_systems
 
@@ -315,7 +316,7 @@ def _uncertainty(
     for j in (i - 1, i + 1):
         if 0 <= j < len(tables) and idx:
             Xj, yj = tables[j]
-            cj = refit(Xj.T @ Xj, Xj.T @ yj, idx)
+            cj = refit(triangular(Xj, yj), idx)
             se_d = np.maximum(se_d, np.abs(cj - coef))
     half = norm.ppf(0.5 + CI_LEVEL / 2) * np.sqrt(se_b**2 + se_d**2)
     report["se_bootstrap" if n_bootstrap else "se_jackknife"] = dict(zip(best.terms, se_b.tolist()))
@@ -337,18 +338,16 @@ def _stability_check(tables: list[tuple[np.ndarray, np.ndarray]], i: int):
     by less than :data:`STABILITY` of itself when refitted on the neighbouring variants?"""
     neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(tables)]
     cache: dict[tuple[int, ...], bool] = {}
-    grams = {
-        j: (tables[j][0].T @ tables[j][0], tables[j][0].T @ tables[j][1]) for j in [i, *neighbours]
-    }
+    factors = {j: triangular(*tables[j]) for j in [i, *neighbours]}
 
     def stable(support: tuple[int, ...]) -> bool:
         if support not in cache:
             idx = list(support)
             ok = True
             if idx and neighbours:
-                ci = refit(*grams[i], idx)
+                ci = refit(factors[i], idx)
                 for j in neighbours:
-                    cj = refit(*grams[j], idx)
+                    cj = refit(factors[j], idx)
                     ok = ok and not np.any(np.abs(cj - ci) > STABILITY * np.abs(ci))
             cache[support] = ok
         return cache[support]

@@ -198,9 +198,17 @@ def lasso_path_supports(
     A, z = _pseudo_data(Gn, bn)
     # sklearn's objective is (1/2m)||z - Aw||² + α|w|; scale rows so 1/m cancels
     m = A.shape[0]
-    alphas = np.sort(np.asarray(thresholds, dtype=float)[thresholds > 0])[::-1]
-    _, coefs, _ = lasso_path(np.sqrt(m) * A, np.sqrt(m) * z, alphas=alphas, max_iter=5000)
-    return [np.abs(c) > 0 for c in coefs.T] + [np.ones(Gn.shape[0], dtype=bool)]
+    thresholds = np.asarray(thresholds, dtype=float)
+    positive = np.flatnonzero(thresholds > 0)
+    order = positive[np.argsort(-thresholds[positive])]  # sklearn wants decreasing alphas
+    out = [np.ones(Gn.shape[0], dtype=bool) for _ in thresholds]  # α = 0: least squares
+    if order.size:
+        _, coefs, _ = lasso_path(
+            np.sqrt(m) * A, np.sqrt(m) * z, alphas=thresholds[order], max_iter=5000
+        )
+        for k, c in zip(order, coefs.T):
+            out[k] = np.abs(c) > 0
+    return out
 
 
 def sr3_path_supports(Gn: np.ndarray, bn: np.ndarray, thresholds: np.ndarray, alpha: float) -> list:

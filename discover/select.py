@@ -65,6 +65,7 @@ __all__ = [
     "ensemble",
     "refit",
     "sparsity_path",
+    "triangular",
 ]
 
 #: selection criteria by name (the first is the default)
@@ -357,39 +358,63 @@ def effective_size(residual: np.ndarray) -> float:
     return max(2.0, n * factor)
 
 
-def refit(G: np.ndarray, b: np.ndarray, idx: list[int]) -> np.ndarray:
-    """Least-squares coefficients of the columns ``idx`` from normal equations ``G``, ``b``
-    (columns scaled for conditioning)."""
-    sub = G[np.ix_(idx, idx)]
-    xs = np.sqrt(np.maximum(np.diag(sub), 0.0))
+def triangular(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The triangular factor ``R`` of ``[X y] = QR``, shape ``(p+1, p+1)`` (zero-padded).
+
+    ``RᵀR`` is the augmented Gram matrix, but fits and residuals computed from ``R`` keep the
+    conditioning of the data, where the Gram matrix squares it (a field with a large offset,
+    e.g. temperatures in kelvin, makes ``1``, ``T`` and ``T²`` nearly collinear).  Stacked
+    factors of several groups of rows are the factor of their union, up to a final QR.
+    """
+    A = np.column_stack([X, y])
+    R = np.linalg.qr(A, mode="r") if len(A) else np.zeros((0, A.shape[1]))
+    out = np.zeros((A.shape[1], A.shape[1]))
+    out[: R.shape[0]] = R
+    return out
+
+
+def _combine(R: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """One triangular factor of the union of the row groups with factors ``R[k]``, each
+    counted ``weights[k]`` times."""
+    if weights is not None:
+        keep = weights > 0
+        R = R[keep] * np.sqrt(weights[keep])[:, None, None]
+    if len(R) == 0:
+        return np.zeros(R.shape[1:])
+    if len(R) == 1:
+        return R[0]
+    return triangular(np.vstack(R)[:, :-1], np.vstack(R)[:, -1])
+
+
+def refit(R: np.ndarray, idx: list[int]) -> np.ndarray:
+    """Least-squares coefficients of the columns ``idx`` from a triangular factor ``R`` of
+    ``[X y]`` (:func:`triangular`; any rows whose Gram matrix is that of the data will do),
+    columns scaled for conditioning."""
+    A = R[:, idx]
+    xs = np.sqrt(np.sum(A**2, axis=0))
     xs = np.where(xs > 0, xs, 1.0)
-    return np.linalg.lstsq(sub / np.outer(xs, xs), b[idx] / xs, rcond=None)[0] / xs
+    return np.linalg.lstsq(A / xs, R[:, -1], rcond=None)[0] / xs
 
 
-#: relative squared errors below this are round-off of the normal equations
+#: relative squared errors below this are round-off
 ERROR_FLOOR = 1e-14
 
 
 def unit_stats(X: np.ndarray, y: np.ndarray, units: np.ndarray):
-    """Normal equations of each group of rows: ``G (U, p, p)``, ``b (U, p)``, ``yy (U,)``,
-    ``n (U,)`` for the sorted unique labels in ``units``."""
+    """Triangular factors (:func:`triangular`) of each group of rows, ``R (U, p+1, p+1)``,
+    and their sizes ``n (U,)``, for the sorted unique labels in ``units``."""
     labels, inv = np.unique(units, return_inverse=True)
     p = X.shape[1]
-    G = np.zeros((labels.size, p, p))
-    b = np.zeros((labels.size, p))
-    yy = np.zeros(labels.size)
+    R = np.zeros((labels.size, p + 1, p + 1))
     n = np.zeros(labels.size)
     for k in range(labels.size):
         rows = inv == k
-        Xk, yk = X[rows], y[rows]
-        G[k], b[k], yy[k], n[k] = Xk.T @ Xk, Xk.T @ yk, yk @ yk, rows.sum()
-    return labels, G, b, yy, n
+        R[k], n[k] = triangular(X[rows], y[rows]), rows.sum()
+    return labels, R, n
 
 
 def _candidates(
-    G: np.ndarray,
-    b: np.ndarray,
-    yy: np.ndarray,
+    R: np.ndarray,
     n: np.ndarray,
     names: Sequence[str],
     *,
@@ -399,22 +424,25 @@ def _candidates(
     n_eff: float,
     columns: np.ndarray | None = None,
 ) -> list[Candidate]:
-    """Every distinct model of the path on per-fold normal equations (``G[f]`` etc.).
+    """Every distinct model of the path from per-fold triangular factors ``R[f]``.
 
+    The regressor runs on the standardized normal equations (the Gram matrix suffices to
+    find supports); coefficients and held-out errors come from the factors themselves.
     ``columns`` (bool, optional) restricts the regressor to some library terms.
     """
     path_fn = REGRESSORS[regressor]
-    n_folds, p = b.shape
-    G_all, b_all, yy_all, n_all = G.sum(0), b.sum(0), yy.sum(), n.sum()
+    n_folds = R.shape[0]
+    p = R.shape[1] - 1
+    n_all = n.sum()
     cols = np.flatnonzero(np.ones(p, dtype=bool) if columns is None else columns)
-    splits = [(G_all, b_all, n_all, yy_all / n_all)]
-    splits += [
-        (G_all - G[f], b_all - b[f], n_all - n[f], (yy_all - yy[f]) / (n_all - n[f]))
-        for f in range(n_folds)
-    ]
+    R_all = _combine(R)
+    R_train = [_combine(np.delete(R, f, axis=0)) for f in range(n_folds)]
+    yy = np.sum(R[:, :, -1] ** 2, axis=1)
+    splits = [(R_all, n_all)] + [(R_train[f], n_all - n[f]) for f in range(n_folds)]
     seen: dict[tuple[int, ...], float] = {}
-    for Gs, bs, ns, y2 in splits:
-        Gn, bn, _, _ = normal_equations(Gs[np.ix_(cols, cols)], bs[cols], ns, y2)
+    for Rs, ns in splits:
+        A = Rs[:, cols]
+        Gn, bn, _, _ = normal_equations(A.T @ A, A.T @ Rs[:, -1], ns, (Rs[:, -1] @ Rs[:, -1]) / ns)
         w0 = np.abs(np.linalg.solve(Gn + alpha * np.eye(len(bn)), bn))
         top = float(w0.max()) if w0.size else 1.0
         thresholds = np.concatenate([[0.0], np.geomspace(top * 1e-5, top * 1.001, n_thresholds)])
@@ -429,12 +457,12 @@ def _candidates(
         fold_coef = np.zeros((n_folds, p))
         errs = np.ones(n_folds)
         if idx:
-            coef[idx] = refit(G_all, b_all, idx)
+            coef[idx] = refit(R_all, idx)
         for f in range(n_folds):
             if idx:
-                c = fold_coef[f, idx] = refit(G_all - G[f], b_all - b[f], idx)
-                sq = yy[f] - 2 * c @ b[f][idx] + c @ G[f][np.ix_(idx, idx)] @ c
-                errs[f] = max(float(sq / (yy[f] or 1.0)), ERROR_FLOOR)
+                c = fold_coef[f, idx] = refit(R_train[f], idx)
+                r = R[f][:, idx] @ c - R[f][:, -1]
+                errs[f] = max(float((r @ r) / (yy[f] or 1.0)), ERROR_FLOOR)
         cands.append(
             Candidate(
                 support=sup,
@@ -534,11 +562,9 @@ def sparsity_path(
     y = np.asarray(y, dtype=float)
     folds = np.asarray(folds)
     _check_path_args(X, y, folds, regressor)
-    _, G, b, yy, n = unit_stats(X, y, folds)
+    _, R, n = unit_stats(X, y, folds)
     cands = _candidates(
-        G,
-        b,
-        yy,
+        R,
         n,
         names,
         regressor=regressor,
@@ -549,7 +575,7 @@ def sparsity_path(
     return SparsityPath(
         candidates=cands,
         names=tuple(names),
-        n_folds=int(b.shape[0]),
+        n_folds=int(R.shape[0]),
         n_samples=len(y),
         regressor=regressor,
         settings={"n_thresholds": n_thresholds, "alpha": alpha},
@@ -657,12 +683,10 @@ def ensemble(
     fold_index = np.searchsorted(fold_labels, folds)
     # one unit per (block, fold) pair: blocks are resampled, folds stay as they are
     units = boxes * fold_labels.size + fold_index
-    ulab, G, b, yy, n = unit_stats(X, y, units)
+    ulab, R, n = unit_stats(X, y, units)
     unit_block = ulab // fold_labels.size
     unit_fold = ulab % fold_labels.size
     blocks, unit_block = np.unique(unit_block, return_inverse=True)
-    onehot = np.zeros((fold_labels.size, ulab.size))
-    onehot[unit_fold, np.arange(ulab.size)] = 1.0
     rng = np.random.default_rng(seed)
     p = X.shape[1]
     idx = list(support)
@@ -672,20 +696,21 @@ def ensemble(
     coef = np.zeros((n_models, len(idx)))
     n_keep = max(1, round(library_fraction * p))
     for m in range(n_models):
-        w = np.bincount(rng.integers(0, blocks.size, blocks.size), minlength=blocks.size)
-        wu = onehot * w[unit_block]
-        Gf = np.tensordot(wu, G, axes=1)
-        bf, yyf, nf = wu @ b, wu @ yy, wu @ n
-        if np.any(nf == 0):  # a fold lost all its blocks: draw again with the same weights
-            wu = onehot * np.maximum(w[unit_block], 1)
-            Gf, bf, yyf, nf = np.tensordot(wu, G, axes=1), wu @ b, wu @ yy, wu @ n
+        # draw blocks with replacement until every fold keeps some rows (rarely more than once)
+        for _ in range(100):
+            w = np.bincount(rng.integers(0, blocks.size, blocks.size), minlength=blocks.size)
+            wu = w[unit_block].astype(float)
+            nf = np.bincount(unit_fold, weights=wu * n, minlength=fold_labels.size)
+            if np.all(nf > 0):
+                break
+        Rf = np.stack(
+            [_combine(R[unit_fold == f], wu[unit_fold == f]) for f in range(fold_labels.size)]
+        )
         if n_keep < p:
             available[m] = False
             available[m, rng.choice(p, n_keep, replace=False)] = True
         cands = _candidates(
-            Gf,
-            bf,
-            yyf,
+            Rf,
             nf,
             names,
             regressor=regressor,
@@ -699,7 +724,7 @@ def ensemble(
             path.mark_unstable({c.support for c in cands if not stable(c.support)})
         selected[m, list(path.best(criterion).support)] = True
         if idx:
-            coef[m] = refit(Gf.sum(0), bf.sum(0), idx)
+            coef[m] = refit(_combine(Rf), idx)
     return Ensemble(
         names=tuple(names),
         selected=selected,

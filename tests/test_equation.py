@@ -143,3 +143,8 @@ def test_change_of_variables_scales_each_term_by_its_derivative_orders():
     assert math.isclose(c["u"], 2.0 * 3600)
     t = {t.term: t for t in new.terms}
     assert math.isclose(t["u"].ci[1] - t["u"].ci[0], 0.4 * 3600) and t["u"].inclusion == 1.0
+
+
+def test_groups_skip_terms_that_are_not_polynomial_in_a_derivative():
+    eq = _with_ci([("sin(u_xx)", 0.1, 0.1), ("u_yy", 0.1, 0.1)])
+    assert eq.groups() == [] and "sin(u_xx)" in eq.summary()

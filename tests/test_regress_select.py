@@ -203,3 +203,25 @@ def test_pareto_plot(rng, tmp_path):
     assert ax.get_yscale() == "log" and "terms" in ax.get_xlabel()
     ax.figure.savefig(tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_fits_keep_the_conditioning_of_the_rows(rng):
+    """A field with a large offset (kelvin) makes 1, T, T² nearly collinear: coefficients and
+    held-out errors come from triangular factors, not the squared-conditioned Gram matrix."""
+    T = 273.15 + 5 * np.sin(np.linspace(0, 20, 3000)) + rng.normal(size=3000)
+    X = np.stack([np.ones_like(T), T, T**2, T**3], 1)
+    y = X @ [-4.0e5, 4.7e3, -16.8, 0.02] + 1e-3 * rng.normal(size=3000)
+    path = sparsity_path(X, y, ["1", "T", "T^2", "T^3"], folds=np.arange(3000) % 5)
+    full = next(c for c in path.candidates if c.n_terms == 4)
+    rows = np.linalg.lstsq(X / np.abs(X).max(0), y, rcond=None)[0] / np.abs(X).max(0)
+    np.testing.assert_allclose(full.coef, rows, rtol=1e-6)
+    assert full.relative_error < 1e-6
+
+
+def test_lasso_thresholds_belong_to_their_supports(rng):
+    X = rng.normal(size=(800, 5))
+    y = X[:, 0] + 0.2 * X[:, 1] + 0.01 * rng.normal(size=800)
+    path = sparsity_path(X, y, list("abcde"), folds=np.arange(800) % 5, regressor="lasso")
+    by_size = sorted(path.candidates, key=lambda c: c.n_terms)
+    thresholds = [c.threshold for c in by_size if c.n_terms > 0]
+    assert thresholds == sorted(thresholds, reverse=True)  # sparser models need larger α
