@@ -54,15 +54,21 @@ def _check_output(path: Path | None, force: bool, inputs: list[Path]) -> None:
         raise UsageError(f"folder '{path.parent}' does not exist; create it first")
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _replace_atomically(path: Path, write) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place: an
+    existing file is replaced whole or not at all."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    _replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -223,14 +229,10 @@ def _write_plot(result, out: Path, criterion: str) -> None:
         name = result.samples.names.get(fld, fld)
         p.plot(ax, criterion=criterion, title=f"{name}: sparsity path ({p.regressor})")
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, out)
+        _replace_atomically(out, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
 
 
 @app.command()

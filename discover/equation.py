@@ -214,9 +214,10 @@ class Equation:
             rows.append((num, t.term, inc))
         nw = max((len(r[0]) for r in rows), default=0)
         lines += [f"    {n:>{nw}}  {term:<{width}}{inc}".rstrip() for n, term, inc in rows]
-        grouped = self.grouped()
-        if grouped is not None:
-            names = ", ".join(" + ".join(g["terms"]) + " -> " + g["group"] for g in self.groups())
+        groups = self.groups()
+        if groups:
+            grouped = self._grouped(groups)
+            names = ", ".join(" + ".join(g["terms"]) + " -> " + g["group"] for g in groups)
             lines.append(f"grouped ({names}; their coefficients agree within their intervals):")
             lines.append(f"    {grouped}")
         return "\n".join(lines)
@@ -374,8 +375,9 @@ class Equation:
     def grouped(self) -> Equation | None:
         """The equation with its :meth:`groups` written compactly (``Δu``); None if none."""
         groups = self.groups()
-        if not groups:
-            return None
+        return self._grouped(groups) if groups else None
+
+    def _grouped(self, groups: list[dict[str, Any]]) -> Equation:
         members = {m: g for g in groups for m in g["terms"]}
         terms: list[TermEstimate | dict] = []
         done = set()

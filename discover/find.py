@@ -256,6 +256,7 @@ CI_LEVEL = 0.95
 def _uncertainty(
     best,
     tables: list[tuple[np.ndarray, np.ndarray]],
+    factors: list[np.ndarray],
     i: int,
     names: list[str],
     *,
@@ -313,10 +314,8 @@ def _uncertainty(
         lo, hi = best.interval(CI_LEVEL).T if idx else (coef, coef)
         se_b = (hi - lo) / 2 / norm.ppf(0.5 + CI_LEVEL / 2)
     se_d = np.zeros(len(idx))
-    for j in (i - 1, i + 1):
-        if 0 <= j < len(tables) and idx:
-            Xj, yj = tables[j]
-            cj = refit(triangular(Xj, yj), idx)
+    if idx:
+        for cj in _neighbour_fits(factors, i, idx)[1]:
             se_d = np.maximum(se_d, np.abs(cj - coef))
     half = norm.ppf(0.5 + CI_LEVEL / 2) * np.sqrt(se_b**2 + se_d**2)
     report["se_bootstrap" if n_bootstrap else "se_jackknife"] = dict(zip(best.terms, se_b.tolist()))
@@ -333,22 +332,26 @@ def _uncertainty(
     return terms, report
 
 
-def _stability_check(tables: list[tuple[np.ndarray, np.ndarray]], i: int):
+def _neighbour_fits(
+    factors: list[np.ndarray], i: int, idx: list[int]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The model ``idx`` fitted on variant ``i`` and on its neighbouring variants (from the
+    variants' triangular factors)."""
+    near = [j for j in (i - 1, i + 1) if 0 <= j < len(factors)]
+    return refit(factors[i], idx), [refit(factors[j], idx) for j in near]
+
+
+def _stability_check(factors: list[np.ndarray], i: int):
     """``support -> bool``: does each coefficient of the model, fitted on variant ``i``, move
     by less than :data:`STABILITY` of itself when refitted on the neighbouring variants?"""
-    neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(tables)]
     cache: dict[tuple[int, ...], bool] = {}
-    factors = {j: triangular(*tables[j]) for j in [i, *neighbours]}
 
     def stable(support: tuple[int, ...]) -> bool:
         if support not in cache:
-            idx = list(support)
             ok = True
-            if idx and neighbours:
-                ci = refit(factors[i], idx)
-                for j in neighbours:
-                    cj = refit(factors[j], idx)
-                    ok = ok and not np.any(np.abs(cj - ci) > STABILITY * np.abs(ci))
+            if support:
+                ci, others = _neighbour_fits(factors, i, list(support))
+                ok = not any(np.any(np.abs(cj - ci) > STABILITY * np.abs(ci)) for cj in others)
             cache[support] = ok
         return cache[support]
 
@@ -536,10 +539,13 @@ def find(
             f"spread); the {len(library)}-term library needs more: a finer grid, a lower "
             "--max-order or a smaller --degree"
         )
-    # cross-validation folds of each variant's rows (the weak form's boxes move with their size)
+    # where each variant's rows lie, and their cross-validation folds (the weak form's boxes
+    # move with their size; the other variants share their rows)
     if method == "neural" and form == "weak":
+        row_points = centers
         fold_of = [block_folds(c, n_folds=n_folds, seed=seed) for c in centers]
     else:
+        row_points = [points] * len(systems)
         fold_of = [block_folds(points, n_folds=n_folds, seed=seed)] * len(systems)
 
     equations, paths, diagnostics = [], {}, {}
@@ -564,6 +570,7 @@ def find(
                 CollinearityWarning,
                 stacklevel=2,
             )
+        factors = [triangular(X, y) for X, y in tables]
         results = []
         for i, (X, y) in enumerate(tables):
             n_eff = n_eff_of[i]
@@ -575,7 +582,7 @@ def find(
             path = sparsity_path(
                 X, y, library.names, folds=fold_of[i], regressor=regressor, n_eff=n_eff
             )
-            stable = _stability_check(tables, i)
+            stable = _stability_check(factors, i)
             unstable = {c.support for c in path.candidates if not stable(c.support)}
             path.mark_unstable(unstable)
             best = path.best(select)
@@ -592,9 +599,10 @@ def find(
         terms, uncertainty = _uncertainty(
             best,
             tables,
+            factors,
             i,
             library.names,
-            points=centers[i] if method == "neural" and form == "weak" else points,
+            points=row_points[i],
             folds=fold_of[i],
             select=select,
             regressor=regressor,

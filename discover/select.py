@@ -176,6 +176,12 @@ class SparsityPath:
     regressor: str
     settings: dict = field(default_factory=dict)
 
+    def _pool(self) -> list[Candidate]:
+        """The candidates criteria choose from: the stable, non-empty ones (the non-empty
+        ones if none is stable; all if every one is empty)."""
+        pool = [c for c in self.candidates if c.n_terms > 0 and c.stable]
+        return pool or [c for c in self.candidates if c.n_terms > 0] or self.candidates
+
     def best(self, criterion: str = "1se") -> Candidate:
         """The winner by ``criterion`` among the stable, non-empty candidates."""
         if criterion not in CRITERIA:
@@ -183,9 +189,7 @@ class SparsityPath:
                 f"unknown selection criterion '{criterion}'; valid criteria: "
                 + ", ".join(repr(c) for c in CRITERIA)
             )
-        pool = [c for c in self.candidates if c.n_terms > 0 and c.stable]
-        if not pool:
-            pool = [c for c in self.candidates if c.n_terms > 0] or self.candidates
+        pool = self._pool()
         if criterion == "1se":
             top = min(pool, key=lambda c: (c.cv, c.n_terms))
             near = [c for c in pool if c.cv <= top.cv + top.cv_se]
@@ -199,10 +203,8 @@ class SparsityPath:
     def pareto_front(self) -> list[Candidate]:
         """The stable, non-empty models no sparser-or-equal model beats on held-out error,
         sparsest first."""
-        pool = [c for c in self.candidates if c.n_terms > 0 and c.stable]
-        pool = pool or [c for c in self.candidates if c.n_terms > 0] or self.candidates
         front: list[Candidate] = []
-        for c in sorted(pool, key=lambda c: (c.n_terms, c.cv)):
+        for c in sorted(self._pool(), key=lambda c: (c.n_terms, c.cv)):
             if not front or c.cv < front[-1].cv:
                 front.append(c)
         return front
