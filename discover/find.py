@@ -40,12 +40,12 @@ from .equation import Equation, TermEstimate
 from .interpolate import NeuralInterpolant
 from .io import DataError, Samples, Transform, load, transform
 from .library import Library
-from .regress import REGRESSORS
+from .regress import check_regressor
 from .select import (
-    CRITERIA,
     CollinearityWarning,
     SparsityPath,
     block_folds,
+    check_criterion,
     collinear_terms,
     effective_size,
     ensemble,
@@ -446,20 +446,15 @@ def find(
     -------
     Discovery
     """
-    if select not in CRITERIA:
-        raise DataError(
-            f"unknown selection criterion '{select}'; valid criteria: "
-            + ", ".join(repr(c) for c in CRITERIA)
-        )
+    try:
+        check_criterion(select)
+        check_regressor(regressor)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
     if not isinstance(n_bootstrap, int) or n_bootstrap < 0 or n_bootstrap == 1:
         raise DataError(f"n_bootstrap must be 0 or a whole number >= 2, not {n_bootstrap!r}")
     if not 0 < library_fraction <= 1:
         raise DataError(f"library_fraction must be in (0, 1], not {library_fraction}")
-    if regressor not in REGRESSORS:
-        raise DataError(
-            f"unknown regressor '{regressor}'; valid regressors: "
-            + ", ".join(repr(r) for r in REGRESSORS)
-        )
     if form not in FORMS:
         raise DataError(f"unknown form '{form}'; valid forms: " + ", ".join(repr(f) for f in FORMS))
     valid_methods = ("auto", "neural", *METHODS)

@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = [
     "REGRESSORS",
     "STLSQ",
+    "check_regressor",
     "column_scale",
     "lasso_path_supports",
     "least_squares",
@@ -229,6 +230,14 @@ def sr3_path_supports(Gn: np.ndarray, bn: np.ndarray, thresholds: np.ndarray, al
             opt.fit(A, z.reshape(-1, 1))
             out.append(np.abs(np.ravel(opt.coef_)) > 0)
     return out
+
+
+def check_regressor(name: str) -> None:
+    """Raise ``ValueError`` naming the valid regressors unless ``name`` is one."""
+    if name not in REGRESSORS:
+        raise ValueError(
+            f"unknown regressor '{name}'; valid regressors: " + ", ".join(map(repr, REGRESSORS))
+        )
 
 
 #: sparse regressors by name: each maps standardized normal equations and a list of

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .regress import REGRESSORS, normal_equations
+from .regress import REGRESSORS, check_regressor, normal_equations
 
 __all__ = [
     "CRITERIA",
@@ -60,6 +60,7 @@ __all__ = [
     "SparsityPath",
     "block_folds",
     "block_labels",
+    "check_criterion",
     "collinear_terms",
     "effective_size",
     "ensemble",
@@ -70,6 +71,15 @@ __all__ = [
 
 #: selection criteria by name (the first is the default)
 CRITERIA = ("1se", "cv", "bic", "aic", "knee")
+
+
+def check_criterion(name: str) -> None:
+    """Raise ``ValueError`` naming the valid criteria unless ``name`` is one."""
+    if name not in CRITERIA:
+        raise ValueError(
+            f"unknown selection criterion '{name}'; valid criteria: "
+            + ", ".join(map(repr, CRITERIA))
+        )
 
 
 @dataclass(frozen=True)
@@ -184,11 +194,7 @@ class SparsityPath:
 
     def best(self, criterion: str = "1se") -> Candidate:
         """The winner by ``criterion`` among the stable, non-empty candidates."""
-        if criterion not in CRITERIA:
-            raise ValueError(
-                f"unknown selection criterion '{criterion}'; valid criteria: "
-                + ", ".join(repr(c) for c in CRITERIA)
-            )
+        check_criterion(criterion)
         pool = self._pool()
         if criterion == "1se":
             top = min(pool, key=lambda c: (c.cv, c.n_terms))
@@ -513,11 +519,7 @@ def collinear_terms(
 
 
 def _check_path_args(X: np.ndarray, y: np.ndarray, folds: np.ndarray, regressor: str) -> None:
-    if regressor not in REGRESSORS:
-        raise ValueError(
-            f"unknown regressor '{regressor}'; valid regressors: "
-            + ", ".join(repr(r) for r in REGRESSORS)
-        )
+    check_regressor(regressor)
     if X.ndim != 2 or X.shape[1] == 0:
         raise ValueError("the library is empty: give at least one candidate term")
     if np.unique(folds).size < 2:
