@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from .spectral import etdrk4, etdrk4_states, fourier_interpolate, wavenumbers
+from discover.solve.spectral import etdrk4, etdrk4_states, fourier_interpolate, wavenumbers
 
 __all__ = ["GENERATORS", "Problem", "generate", "make_dataset"]
 

@@ -1,7 +1,9 @@
 """The ``discover`` command.
 
 ``discover find DATA --var u`` prints the discovered equation(s) and writes JSON / LaTeX;
-``discover generate NAME OUT.nc`` writes a benchmark field; ``discover info`` prints versions.
+``discover validate RESULT.json DATA`` re-solves them over held-out data; ``discover solve
+EQUATION --init DATA`` solves an equation from an initial state; ``discover generate NAME
+OUT.nc`` writes a benchmark field; ``discover info`` prints versions.
 Bad input ends with one line on stderr (what is wrong, what would be right) and exit status 2;
 no output file is ever overwritten without ``--force``, and never the input itself.
 """
@@ -136,6 +138,10 @@ def find(
     plot_path: Annotated[
         Path | None, typer.Option("--plot-path", help="Write a PNG of the Pareto front.")
     ] = None,
+    holdout: Annotated[
+        str | None,
+        typer.Option(help="Leave the end out for `discover validate`: last:P% or last:N steps."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
@@ -186,6 +192,7 @@ def find(
         units=declared or None,
         seed=seed,
         neural={"progress": sys.stderr.isatty()},
+        holdout=holdout,
     )
     for eq in result.equations:
         typer.echo(eq.summary())
@@ -233,6 +240,144 @@ def _write_plot(result, out: Path, criterion: str) -> None:
         _replace_atomically(out, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     finally:
         plt.close(fig)
+
+
+def _solver_options(solver: str, steps: int | None) -> dict:
+    if solver == "neural":
+        opts: dict = {"progress": sys.stderr.isatty()}
+        if steps is not None:
+            opts.update(adam_steps=steps, lbfgs_steps=steps)
+        return opts
+    return {}
+
+
+def _periodic_arg(periodic: str) -> str | tuple[str, ...]:
+    if periodic in ("auto", "none"):
+        return periodic
+    return tuple(p.strip() for p in periodic.split(",") if p.strip())
+
+
+@app.command()
+def validate(
+    result: Annotated[Path, typer.Argument(help="JSON written by `discover find --json`.")],
+    data: Annotated[Path, typer.Argument(help="netCDF file with the held-out data.")],
+    var: Annotated[
+        str | None, typer.Option("--var", "-v", help="Field variable(s); the result's by default.")
+    ] = None,
+    solver: Annotated[str, typer.Option(help="Solver: classical or neural.")] = "classical",
+    holdout: Annotated[
+        str | None,
+        typer.Option(help="Held-out window: last:P% or last:N (default: the result's, or 20%)."),
+    ] = None,
+    periodic: Annotated[
+        str, typer.Option(help="Sides that wrap around: auto, none or names (x,y).")
+    ] = "auto",
+    steps: Annotated[
+        int | None, typer.Option(help="Neural solver: Adam and L-BFGS steps each.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the validation as JSON.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG: data, solution, error.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+) -> None:
+    """Re-solve the discovered equation over held-out data; compare with baselines."""
+    from .validate import validate as run_validate
+
+    _setup_logging(verbose)
+    outputs = [o for o in (json_out, plot) if o is not None]
+    for out in outputs:
+        _run(_check_output, out, force, [data, result])
+    if len({o.resolve() for o in outputs}) < len(outputs):
+        _fail("--json and --plot name the same file; give different paths")
+    if plot is not None and plot.suffix.lower() != ".png":
+        _fail(f"--plot writes PNG; give a file ending in .png, not '{plot.name}'")
+    names = [v.strip() for v in var.split(",") if v.strip()] if var else None
+    v = _run(
+        run_validate,
+        result,
+        data,
+        names,
+        solver=solver,
+        holdout=holdout,
+        periodic=_periodic_arg(periodic),
+        solver_options=_solver_options(solver, steps),
+    )
+    typer.echo(str(v))
+    if json_out is not None:
+        _write_atomic(json_out, v.to_json(indent=2) + "\n")
+        typer.echo(f"wrote {json_out}", err=True)
+    if plot is not None:
+        import matplotlib.pyplot as plt
+
+        fig = v.plot()
+        try:
+            _replace_atomically(plot, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+        finally:
+            plt.close(fig)
+        typer.echo(f"wrote {plot}", err=True)
+
+
+@app.command()
+def solve(
+    equation: Annotated[
+        str, typer.Argument(help="The PDE, e.g. 'u_t = 0.1*u_xx - u*u_x' (one per field, ';').")
+    ],
+    init: Annotated[Path, typer.Option(help="netCDF file with the initial state.")],
+    out: Annotated[Path, typer.Option(help="netCDF file to write the solution to.")],
+    t_end: Annotated[float, typer.Option(help="End time.")],
+    var: Annotated[
+        str | None,
+        typer.Option("--var", "-v", help="Field variable(s) in --init, comma-separated."),
+    ] = None,
+    start: Annotated[
+        float | None, typer.Option(help="Start time (a time of --init); its first by default.")
+    ] = None,
+    n_times: Annotated[int, typer.Option(help="Output times from start to end.")] = 51,
+    solver: Annotated[str, typer.Option(help="Solver: classical or neural.")] = "classical",
+    periodic: Annotated[
+        str, typer.Option(help="Sides that wrap around: auto, none or names (x,y).")
+    ] = "auto",
+    boundary: Annotated[
+        str,
+        typer.Option(help="Walls: data (--init's values over time) or initial (held fixed)."),
+    ] = "data",
+    steps: Annotated[
+        int | None, typer.Option(help="Neural solver: Adam and L-BFGS steps each.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+) -> None:
+    """Solve EQUATION from the state in --init up to --t-end; write the solution as netCDF."""
+    from .validate import solve_from_data
+
+    _setup_logging(verbose)
+    _run(_check_output, out, force, [init])
+    if out.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
+        _fail(f"--out writes netCDF; give a file ending in .nc, not '{out.name}'")
+    if boundary not in ("data", "initial"):
+        _fail(f"--boundary must be 'data' or 'initial', not '{boundary}'")
+    names = [v.strip() for v in var.split(",") if v.strip()] if var else None
+    equations = [e.strip() for e in equation.split(";") if e.strip()]
+    sol, ds = _run(
+        solve_from_data,
+        equations,
+        init,
+        names,
+        t_end=t_end,
+        start=start,
+        n_times=n_times,
+        solver=solver,
+        periodic=_periodic_arg(periodic),
+        boundary=boundary,
+        solver_options=_solver_options(solver, steps),
+    )
+    _replace_atomically(out, lambda tmp: ds.to_netcdf(tmp))
+    typer.echo(f"{sol!r}")
+    typer.echo(f"wrote {out}", err=True)
 
 
 @app.command()

@@ -38,7 +38,7 @@ from . import __version__
 from .differentiate import METHODS, differentiate
 from .equation import Equation, TermEstimate
 from .interpolate import NeuralInterpolant
-from .io import DataError, Samples, Transform, load, transform
+from .io import DataError, Samples, Transform, load, split_holdout, transform
 from .library import Library
 from .regress import check_regressor
 from .select import (
@@ -391,6 +391,7 @@ def find(
     library_fraction: float = 1.0,
     units: dict[str, str] | None = None,
     scale: dict[str, tuple[float, float]] | None = None,
+    holdout: str | None = None,
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -441,6 +442,10 @@ def find(
     scale : dict, optional
         Any other declared affine transform, symbol -> ``(factor, offset)`` (e.g. centring
         and scaling a field), undone the same way.
+    holdout : str, optional
+        Leave the end of the record out of the discovery, e.g. ``"last:20%"`` or
+        ``"last:10"`` (time steps), so that :func:`discover.validate.validate` can test the
+        equation on data it never saw; recorded in the settings.
 
     Returns
     -------
@@ -469,6 +474,9 @@ def find(
         if var is None:
             raise DataError("no variable given; name the field with var= / --var")
         samples = load(data, var, time=time, coords=coords, time_unit=time_unit)
+    holdout_from = None
+    if holdout:
+        samples, holdout_from = split_holdout(samples, holdout)
     tr = None
     if units or scale:
         samples, tr = transform(samples, units, scale=scale)
@@ -651,5 +659,7 @@ def find(
         "noise_estimate": noise,
         "units": dict(units or {}),
         "scale": {k: list(v) for k, v in (scale or {}).items()},
+        "holdout": holdout,
+        "holdout_start": holdout_from,
     }
     return Discovery(equations, paths, library, samples, settings, diagnostics, tr)

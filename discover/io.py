@@ -46,12 +46,16 @@ import numpy as np
 import xarray as xr
 
 __all__ = [
+    "HOLDOUT_KINDS",
     "UNITS",
     "DataError",
     "Samples",
     "Transform",
+    "holdout_start",
     "load",
     "open_dataset",
+    "parse_holdout",
+    "split_holdout",
     "transform",
     "unit_conversion",
 ]
@@ -648,6 +652,65 @@ UNITS: dict[str, tuple[str, float, float]] = {
     **{u: ("angle", 1.0, 0.0) for u in ("degree_north", "degree_east", "degree")},
     **{u: ("angle", 1.0, 0.0) for u in ("degrees_N", "degrees_E", "degreesN", "degreesE")},
 }
+
+
+HOLDOUT_KINDS = ("last",)
+
+
+def parse_holdout(spec: str) -> tuple[str, float | int]:
+    """Read a hold-out: ``last:20%`` (a fraction of the time steps) or ``last:12`` (steps).
+
+    >>> parse_holdout("last:20%")
+    ('last', 0.2)
+    >>> parse_holdout("last:5")
+    ('last', 5)
+    """
+    kind, _, amount = str(spec).partition(":")
+    if kind not in HOLDOUT_KINDS or not amount:
+        raise DataError(
+            f"cannot read the hold-out '{spec}'; write last:P% (the last P percent of the "
+            "time steps) or last:N (the last N steps)"
+        )
+    try:
+        if amount.endswith("%"):
+            frac = float(amount[:-1]) / 100
+            if not 0 < frac < 1:
+                raise ValueError
+            return kind, frac
+        n = int(amount)
+        if n < 1:
+            raise ValueError
+        return kind, n
+    except ValueError:
+        raise DataError(
+            f"cannot read the hold-out amount '{amount}'; give a percentage in (0, 100), "
+            "e.g. last:20%, or a whole number of steps, e.g. last:10"
+        ) from None
+
+
+def holdout_start(times: np.ndarray, spec: str) -> int:
+    """Index of the first held-out time among the sorted unique ``times``."""
+    _, amount = parse_holdout(spec)
+    n = len(times)
+    held = int(np.ceil(amount * n - 1e-9)) if isinstance(amount, float) else amount
+    if held < 1 or n - held < 2:
+        raise DataError(
+            f"the hold-out '{spec}' leaves {n - held} of {n} time steps to learn from; "
+            "at least 2 are needed"
+        )
+    return n - held
+
+
+def split_holdout(samples: Samples, spec: str) -> tuple[Samples, float]:
+    """The samples before the held-out window, and the window's first time."""
+    times = np.unique(samples.points[:, 0])
+    cut = times[holdout_start(times, spec)]
+    keep = samples.points[:, 0] < cut
+    grid = samples.grid
+    if grid is not None:
+        grid = grid.sel(t=grid["t"] < cut)
+    train = replace(samples, points=samples.points[keep], values=samples.values[keep], grid=grid)
+    return train, float(cut)
 
 
 def unit_conversion(old: str, new: str) -> tuple[float, float]:

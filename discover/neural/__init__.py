@@ -1,11 +1,21 @@
 """The shared neural core: networks, trainer and autograd derivative engine.
 
-Used to fit measured data (:class:`discover.interpolate.NeuralInterpolant`) and, later, to
-solve PDEs with the same networks and the same derivative engine.
+Used to fit measured data (:class:`discover.interpolate.NeuralInterpolant`) and to solve PDEs
+(:mod:`discover.solve.neural`) with the same networks and the same derivative engine.
 """
 
-from .autodiff import derivatives
+from .autodiff import derivative_tensors, derivatives
 from .networks import ACTIVATIONS, MLP, Scaled, Sine
 from .trainer import TrainResult, fit, threads
 
-__all__ = ["ACTIVATIONS", "MLP", "Scaled", "Sine", "TrainResult", "derivatives", "fit", "threads"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "Scaled",
+    "Sine",
+    "TrainResult",
+    "derivative_tensors",
+    "derivatives",
+    "fit",
+    "threads",
+]

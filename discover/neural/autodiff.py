@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["derivatives"]
+__all__ = ["derivative_tensors", "derivatives"]
 
 MultiIndex = tuple[int, ...]
 
@@ -46,6 +46,68 @@ def _closure(indices: Sequence[MultiIndex]) -> list[MultiIndex]:
         if any(mi):
             stack.append(_parent(mi)[0])
     return sorted(need, key=lambda m: (sum(m), m))
+
+
+def derivative_tensors(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    indices: Sequence[MultiIndex],
+    *,
+    create_graph: bool = True,
+) -> dict[MultiIndex, torch.Tensor]:
+    """``model`` and its derivatives ``indices`` at ``x`` as tensors that keep the graph.
+
+    This is the engine itself (used by :func:`derivatives` chunk by chunk, and by the PDE
+    solver, whose loss is built from these derivatives and differentiated again with respect
+    to the weights).
+
+    Parameters
+    ----------
+    model : callable
+        Maps ``(n, d)`` to ``(n, m)``.
+    x : Tensor (n, d)
+        Must have ``requires_grad=True`` when any index is nonzero.
+    indices : sequence of tuples of d ints
+    create_graph : bool
+        Keep the graph of the highest derivatives too (needed to train on them).
+
+    Returns
+    -------
+    dict
+        Multi-index -> tensor ``(n, m)``; the closure of ``indices`` (every parent) included.
+    """
+    order = _closure([tuple(int(k) for k in mi) for mi in indices])
+    d = x.shape[1]
+    if any(len(mi) != d for mi in order):
+        raise ValueError(f"multi-indices must have {d} entries (one per input)")
+    top = max((sum(mi) for mi in order), default=0)
+    children: dict[MultiIndex, list[tuple[MultiIndex, int]]] = {}
+    for mi in order:
+        if any(mi):
+            p, j = _parent(mi)
+            children.setdefault(p, []).append((mi, j))
+    vals: dict[MultiIndex, torch.Tensor] = {order[0]: model(x)}
+    for mi in order:
+        if mi not in children:
+            continue
+        v = vals[mi]
+        if not v.requires_grad:  # constant in x (e.g. a derivative of a linear function)
+            grads = [torch.zeros_like(x) for _ in range(v.shape[1])]
+        else:
+            grads = [
+                torch.autograd.grad(
+                    v[:, k].sum(),
+                    x,
+                    create_graph=create_graph or sum(mi) + 1 < top,
+                    retain_graph=True,
+                    allow_unused=True,
+                )[0]
+                for k in range(v.shape[1])
+            ]
+            grads = [torch.zeros_like(x) if g is None else g for g in grads]
+        for child, j in children[mi]:
+            vals[child] = torch.stack([g[:, j] for g in grads], dim=1)
+    return vals
 
 
 def derivatives(
@@ -73,35 +135,13 @@ def derivatives(
         Multi-index -> array ``(n, m)``.
     """
     pts = torch.as_tensor(np.asarray(points, dtype=np.float64))
-    order = _closure([tuple(int(k) for k in mi) for mi in indices])
-    d = pts.shape[1]
-    if any(len(mi) != d for mi in order):
-        raise ValueError(f"multi-indices must have {d} entries (one per input)")
-    top = max((sum(mi) for mi in order), default=0)
-    # which parents have children (need a gradient), and of which orders
-    children: dict[MultiIndex, list[tuple[MultiIndex, int]]] = {}
-    for mi in order:
-        if any(mi):
-            p, j = _parent(mi)
-            children.setdefault(p, []).append((mi, j))
-    out: dict[MultiIndex, list[np.ndarray]] = {mi: [] for mi in order}
+    wanted = [tuple(int(k) for k in mi) for mi in indices]
+    top = max((sum(mi) for mi in wanted), default=0)
+    out: dict[MultiIndex, list[np.ndarray]] = {mi: [] for mi in set(wanted)}
     for start in range(0, pts.shape[0], chunk_size):
         x = pts[start : start + chunk_size].clone().requires_grad_(top > 0)
         with torch.set_grad_enabled(top > 0):
-            vals: dict[MultiIndex, torch.Tensor] = {order[0]: model(x)}
-            for mi in order:
-                if mi not in children:
-                    continue
-                v = vals[mi]
-                grads = [
-                    torch.autograd.grad(
-                        v[:, k].sum(), x, create_graph=sum(mi) + 1 < top, retain_graph=True
-                    )[0]
-                    for k in range(v.shape[1])
-                ]
-                for child, j in children[mi]:
-                    vals[child] = torch.stack([g[:, j] for g in grads], dim=1)
-        for mi in order:
+            vals = derivative_tensors(model, x, wanted, create_graph=False)
+        for mi in out:
             out[mi].append(vals[mi].detach().numpy())
-    wanted = {tuple(int(k) for k in mi) for mi in indices}
-    return {mi: np.concatenate(v, axis=0) for mi, v in out.items() if mi in wanted}
+    return {mi: np.concatenate(v, axis=0) for mi, v in out.items()}

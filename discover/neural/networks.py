@@ -95,7 +95,13 @@ class MLP(nn.Module):
 
 
 class Scaled(nn.Module):
-    """Physical inputs -> [-1, 1] -> ``net`` -> physical outputs (``mean + std · net``)."""
+    """Physical inputs -> [-1, 1] -> ``net`` -> physical outputs (``mean + std · net``).
+
+    Inputs marked ``periodic`` enter the network as ``cos θ, sin θ`` with
+    ``θ = 2π (x - lower) / (upper - lower)`` (``upper - lower`` is the period), so the
+    network is exactly periodic in them; ``net`` then takes one more input per periodic
+    coordinate.
+    """
 
     def __init__(
         self,
@@ -105,20 +111,33 @@ class Scaled(nn.Module):
         upper: Sequence[float],
         mean: Sequence[float],
         std: Sequence[float],
+        periodic: Sequence[bool] | None = None,
     ) -> None:
         super().__init__()
         self.net = net
         lo = torch.as_tensor(lower, dtype=torch.float64)
         hi = torch.as_tensor(upper, dtype=torch.float64)
         half = torch.where(hi > lo, (hi - lo) / 2, torch.ones_like(lo))
+        per = torch.zeros(lo.shape, dtype=torch.bool)
+        if periodic is not None:
+            per = torch.as_tensor(list(periodic), dtype=torch.bool)
         self.register_buffer("in_center", (hi + lo) / 2)
         self.register_buffer("in_half", half)
+        self.register_buffer("periodic", per)
         self.register_buffer("out_mean", torch.as_tensor(mean, dtype=torch.float64))
         self.register_buffer("out_std", torch.as_tensor(std, dtype=torch.float64))
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's inputs: scaled coordinates, periodic ones as ``cos θ, sin θ``."""
+        z = (x - self.in_center) / self.in_half
+        if not bool(self.periodic.any()):
+            return z
+        theta = math.pi * (z[:, self.periodic] + 1)
+        return torch.cat([z[:, ~self.periodic], torch.cos(theta), torch.sin(theta)], dim=1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out_mean + self.out_std * self.net((x - self.in_center) / self.in_half)
+        return self.out_mean + self.out_std * self.net(self.features(x))
 
     def normalized(self, x: torch.Tensor) -> torch.Tensor:
         """The network's output before scaling back (what the loss is computed on)."""
-        return self.net((x - self.in_center) / self.in_half)
+        return self.net(self.features(x))

@@ -75,6 +75,8 @@ def fit(
     seed: int = 0,
     progress: bool = False,
     num_threads: int | None = None,
+    resample: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    resample_every: int = 100,
 ) -> TrainResult:
     """Train ``model`` to minimize ``loss`` on ``(x, y)``, stopping early on ``(x_val, y_val)``.
 
@@ -102,6 +104,12 @@ def fit(
         Show a tqdm progress bar (the CLI turns it on).
     num_threads : int, optional
         Threads for the fit; the CPUs available by default.
+    resample : callable, optional
+        Draws a fresh training set ``(x, y)``; called every ``resample_every`` Adam steps
+        (the PDE solver resamples its collocation points this way).  L-BFGS keeps the last
+        set, since its curvature pairs belong to one loss.
+    resample_every : int
+        Adam steps between draws.
     """
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
@@ -130,6 +138,10 @@ def fit(
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(adam_steps, 1), lr / 10)
         for _ in range(adam_steps):
+            if resample is not None and step and step % resample_every == 0:
+                x, y = resample()
+                n = x.shape[0]
+                full = batch_size is None or batch_size >= n
             if full:
                 xb, yb = x, y
             else:

@@ -1,6 +1,10 @@
-"""Fourier tools for the generators: wavenumbers, trigonometric interpolation and an ETDRK4
-integrator for periodic problems ``u_t = L u + N(u)`` (Cox & Matthews 2002, with the contour
-integrals of Kassam & Trefethen 2005)."""
+"""Fourier tools: wavenumbers, trigonometric interpolation and an ETDRK4 integrator for
+periodic problems ``u_t = L u + N(u)`` (Cox & Matthews 2002, with the contour integrals of
+Kassam & Trefethen 2005).
+
+One integrator serves the classical solver (:mod:`discover.solve.classical`) and the
+project's data generators (``discover.datasets``).
+"""
 
 from __future__ import annotations
 
