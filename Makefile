@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	@mkdir -p $(DEMO)
 	$(BIN)/discover generate burgers $(DEMO)/burgers.nc --force
-	$(BIN)/discover find $(DEMO)/burgers.nc --var u --json $(DEMO)/burgers.json --latex $(DEMO)/burgers.tex --force
+	$(BIN)/discover find $(DEMO)/burgers.nc --var u --holdout last:20% --json $(DEMO)/burgers.json --latex $(DEMO)/burgers.tex --force
 	@echo "--- $(DEMO)/burgers.tex"; cat $(DEMO)/burgers.tex
+	$(BIN)/discover validate $(DEMO)/burgers.json $(DEMO)/burgers.nc --plot $(DEMO)/validation.png --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
