@@ -38,7 +38,14 @@ import xarray as xr
 from .io import DataError, Samples
 from .library import Derivative
 
-__all__ = ["METHODS", "differentiate", "fd_weights", "finite_difference", "savgol"]
+__all__ = [
+    "METHODS",
+    "differentiate",
+    "fd_weights",
+    "finite_difference",
+    "is_uniform",
+    "savgol",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +78,10 @@ def fd_weights(z: float, x: np.ndarray, m: int) -> np.ndarray:
     return c[:, m]
 
 
-def _is_uniform(x: np.ndarray) -> bool:
-    d = np.diff(x)
-    return bool(np.allclose(d, d[0], rtol=1e-6, atol=0))
+def is_uniform(x: np.ndarray) -> bool:
+    """Whether the nodes ``x`` are equally spaced (to a relative 1e-6)."""
+    d = np.diff(np.asarray(x, dtype=float))
+    return bool(d.size and np.allclose(d, d[0], rtol=1e-6, atol=0))
 
 
 def finite_difference(
@@ -101,7 +109,7 @@ def finite_difference(
     if n < width:
         return np.moveaxis(out, -1, axis)
     interior = np.arange(h, n - h)
-    if _is_uniform(x):
+    if is_uniform(x):
         w = fd_weights(0.0, (np.arange(width) - h) * (x[1] - x[0]), order)
         acc = np.zeros((*f.shape[:-1], interior.size))
         for j in range(width):
@@ -130,7 +138,7 @@ def savgol(
     """
     from scipy.signal import savgol_filter
 
-    if not _is_uniform(x):
+    if not is_uniform(x):
         raise DataError("the 'savgol' method needs uniformly spaced coordinates; use 'fd'")
     polyorder = order + 3 if polyorder is None else polyorder
     window = 2 * order + 7 if window is None else window
@@ -146,7 +154,7 @@ def savgol(
 
 def spectral(f: np.ndarray, x: np.ndarray, order: int, *, axis: int = -1) -> np.ndarray:
     """Fourier derivative along a uniform periodic ``axis`` (``x`` excludes the endpoint)."""
-    if not _is_uniform(x):
+    if not is_uniform(x):
         raise DataError("the 'spectral' method needs uniformly spaced periodic coordinates")
     f = np.moveaxis(np.asarray(f, dtype=float), axis, -1)
     n = f.shape[-1]

@@ -175,45 +175,35 @@ class Validation:
         fig, axes = plt.subplots(2, 2, figsize=(11, 8), constrained_layout=True)
         vmin, vmax = float(data.min()), float(data.max())
         elim = float(np.nanmax(np.abs(err.values))) or 1.0
-        if len(space) == 1:
-            x = space[0]
-            kw = {"x": x, "y": "t"}
-            data.plot(ax=axes[0, 0], vmin=vmin, vmax=vmax, cbar_kwargs={"label": label(f)}, **kw)
-            sol.plot(ax=axes[0, 1], vmin=vmin, vmax=vmax, cbar_kwargs={"label": label(f)}, **kw)
-            err.plot(
-                ax=axes[1, 0],
-                cmap="RdBu_r",
-                vmin=-elim,
-                vmax=elim,
-                cbar_kwargs={"label": f"solution − data [{s.units.get(f, '')}]"},
-                **kw,
-            )
-            for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
-                ax.set_xlabel(label(x))
-                ax.set_ylabel(label("t"))
+        if len(space) == 1:  # the window as a (t, x) image
+            x, y = space[0], "t"
+
+            def pick(da):
+                return da
+
             when = "over the window"
-        else:
+        else:  # maps at the last held-out time
             x, y = space[-1], space[0]
-            last = {"t": data["t"].values[-1]}
-            kw = {"x": x, "y": y}
-            data.sel(last).plot(
-                ax=axes[0, 0], vmin=vmin, vmax=vmax, cbar_kwargs={"label": label(f)}, **kw
-            )
-            sol.sel(last).plot(
-                ax=axes[0, 1], vmin=vmin, vmax=vmax, cbar_kwargs={"label": label(f)}, **kw
-            )
-            err.sel(last).plot(
-                ax=axes[1, 0],
-                cmap="RdBu_r",
-                vmin=-elim,
-                vmax=elim,
-                cbar_kwargs={"label": f"solution − data [{s.units.get(f, '')}]"},
-                **kw,
-            )
-            for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
-                ax.set_xlabel(label(x))
-                ax.set_ylabel(label(y))
-            when = f"at {label('t').split(' [')[0]} = {last['t']:g}"
+            last = float(data["t"].values[-1])
+
+            def pick(da):
+                return da.sel(t=last)
+
+            when = f"at {label('t').split(' [')[0]} = {last:g}"
+        kw = {"x": x, "y": y}
+        for ax, da in ((axes[0, 0], data), (axes[0, 1], sol)):
+            pick(da).plot(ax=ax, vmin=vmin, vmax=vmax, cbar_kwargs={"label": label(f)}, **kw)
+        pick(err).plot(
+            ax=axes[1, 0],
+            cmap="RdBu_r",
+            vmin=-elim,
+            vmax=elim,
+            cbar_kwargs={"label": f"solution − data [{s.units.get(f, '')}]"},
+            **kw,
+        )
+        for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
+            ax.set_xlabel(label(x))
+            ax.set_ylabel(label(y))
         axes[0, 0].set_title(f"data {when}")
         axes[0, 1].set_title(f"re-solved ({self.info['solver']}) {when}")
         axes[1, 0].set_title(f"error {when}")
@@ -280,9 +270,11 @@ def _problem(
     window: xr.Dataset,
     sides: tuple[str, ...],
     boundary: str,
+    times: np.ndarray | None = None,
 ) -> Problem:
-    """The problem of re-solving from ``window``'s first state, walls from its values
-    (``boundary="data"``) or held at their initial values (``"initial"``)."""
+    """The problem of re-solving from ``window``'s first state (output at ``times``,
+    ``window``'s own by default), walls from its values (``boundary="data"``) or held at
+    their initial values (``"initial"``)."""
     space = list(samples.space)
     init = window.isel(t=0).drop_vars("t")
     t_first = float(window["t"].values[0])
@@ -297,7 +289,7 @@ def _problem(
     return Problem(
         equations,
         grid_domain(grid, sides),
-        time=window["t"].values,
+        time=window["t"].values if times is None else times,
         initial=init,
         boundary=(window if boundary == "data" else "initial") if walls else None,
         fields=samples.fields,
@@ -356,8 +348,7 @@ def solve_from_data(
             "the wall values; use --boundary initial or make the sides periodic (--periodic)"
         )
     window = grid.isel(t=slice(k, None))
-    problem = _problem(equations, samples, window, sides, boundary)
-    problem.times = out_times
+    problem = _problem(equations, samples, window, sides, boundary, out_times)
     sol = get_solver(solver, **dict(solver_options or {})).solve(problem)
     ds = sol.on_grid() if sol.dataset is None else sol.dataset.interp(t=out_times)
     names = samples.names

@@ -11,8 +11,9 @@ Two ways, chosen by ``method="auto"``:
     until two runs agree to ``rtol`` (fourth order: the error estimate is their
     difference / 15).
 ``fd``
-    Finite differences (Fornberg weights; centred stencils of ``accuracy`` order, narrower
-    centred stencils near walls, so nonuniform grids work too), boundary values taken from
+    Finite differences (Fornberg weights, :func:`discover.differentiate.fd_weights`;
+    centred stencils of ``accuracy`` order, narrower centred stencils near walls, so
+    nonuniform grids work too), boundary values taken from
     the problem (data interpolated in time by cubic splines) on the outermost
     ``ceil(order / 2)`` nodes of each wall, and scipy's stiff integrators (``BDF`` by
     default) with the Jacobian's sparsity pattern.
@@ -46,44 +47,17 @@ import xarray as xr
 from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicSpline
 
+from ..differentiate import fd_weights, is_uniform
 from ..io import DataError
 from ..library import parse_symbol
-from .problem import Box, Problem, Solution, compile_expr, derivatives_in, is_uniform
+from .problem import Box, Problem, Solution, compile_expr, derivatives_in
 from .spectral import etdrk4_states
 
-__all__ = ["ClassicalSolver", "diff_matrix", "fornberg"]
+__all__ = ["ClassicalSolver", "diff_matrix"]
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("auto", "spectral", "fd")
-
-
-def fornberg(z: float, x: np.ndarray, m: int) -> np.ndarray:
-    """Finite-difference weights at ``z`` on nodes ``x`` for derivatives 0..m
-    (Fornberg 1988); returns ``(len(x), m + 1)``.
-
-    >>> fornberg(0.0, np.array([-1.0, 0.0, 1.0]), 2)[:, 2]
-    array([ 1., -2.,  1.])
-    """
-    n = len(x)
-    c = np.zeros((n, m + 1))
-    c1, c4 = 1.0, x[0] - z
-    c[0, 0] = 1.0
-    for i in range(1, n):
-        mn = min(i, m)
-        c2, c5, c4 = 1.0, c4, x[i] - z
-        for j in range(i):
-            c3 = x[i] - x[j]
-            c2 *= c3
-            if j == i - 1:
-                for k in range(mn, 0, -1):
-                    c[i, k] = c1 * (k * c[i - 1, k - 1] - c5 * c[i - 1, k]) / c2
-                c[i, 0] = -c1 * c5 * c[i - 1, 0] / c2
-            for k in range(mn, 0, -1):
-                c[j, k] = (c4 * c[j, k] - k * c[j, k - 1]) / c3
-            c[j, 0] = c4 * c[j, 0] / c3
-        c1 = c2
-    return c
 
 
 def diff_matrix(
@@ -106,7 +80,7 @@ def diff_matrix(
             h = x[1] - x[0]
             offs = np.arange(-half, half + 1)
             idx = (i + offs) % n
-            w = fornberg(0.0, offs * h, order)[:, order]
+            w = fd_weights(0.0, offs * h, order)
         else:
             hh = min(half, i, n - 1 - i)
             if hh >= half_min:
@@ -115,7 +89,7 @@ def diff_matrix(
                 size = min(n, 2 * half_min + 1 + (1 if order % 2 == 0 else 0))
                 start = min(max(i - size // 2, 0), n - size)
                 idx = np.arange(start, start + size)
-            w = fornberg(x[i], x[idx], order)[:, order]
+            w = fd_weights(x[i], x[idx], order)
         rows.extend([i] * len(idx))
         cols.extend(idx)
         vals.extend(w)
@@ -266,10 +240,7 @@ class ClassicalSolver:
                 else:
                     rest += term
             nonlinear.append(rest)
-        need = sorted(
-            {d for e in nonlinear for d in derivatives_in(e, fields, coords)},
-            key=lambda d: (sum(d.orders), d.name),
-        )
+        need = derivatives_in(nonlinear, fields, coords)
         names = [*space, *(d.name for d in need)]
         fns = [compile_expr(e, names) if e != 0 else None for e in nonlinear]
         fine = tuple(2 * n for n in shape)
@@ -376,10 +347,7 @@ class ClassicalSolver:
                 sl[j] = np.r_[0:nb, len(x) - nb : len(x)]
                 interior[tuple(sl)] = False
         boundary = ~interior
-        need = sorted(
-            {d for e in problem.equations for d in derivatives_in(e.rhs, fields, coords)},
-            key=lambda d: (sum(d.orders), d.name),
-        )
+        need = derivatives_in([e.rhs for e in problem.equations], fields, coords)
         names = ["t", *space, *(d.name for d in need)]
         fns = [compile_expr(e.rhs, names) for e in problem.equations]
         inner_mesh = [mm[interior] for mm in mesh]

@@ -351,8 +351,6 @@ class NeuralSolver:
                     )
                 )
             rms = float(np.sqrt(np.mean(vals**2)))
-        for p in lift.parameters():
-            p.requires_grad_(False)
         return lift, {
             "lift": parts,
             "lift_rel_error": err / rms if rms > 0 else err,
@@ -379,10 +377,7 @@ class NeuralSolver:
             return d * ((z[:, :1] - t0) / span) if td else d
 
         coords, fields = problem.coords, problem.fields
-        need = sorted(
-            {d for e in problem.equations for d in derivatives_in(e.residual, fields, coords)},
-            key=lambda d: (sum(d.orders), d.name),
-        )
+        need = derivatives_in([e.residual for e in problem.equations], fields, coords)
         fidx = {f: i for i, f in enumerate(fields)}
         names = [*coords, *(d.name for d in need)]
         residuals = [compile_expr(e.residual, names, backend="torch") for e in problem.equations]

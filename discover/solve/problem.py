@@ -405,13 +405,17 @@ def parse_equations(
     return fields, out
 
 
-def derivatives_in(expr: sp.Expr, fields: Sequence[str], coords: Sequence[str]) -> list[Derivative]:
-    """The field derivatives (values included) an expression uses, lowest order first."""
+def derivatives_in(
+    exprs: sp.Expr | Sequence[sp.Expr], fields: Sequence[str], coords: Sequence[str]
+) -> list[Derivative]:
+    """The field derivatives (values included) that one or more expressions use, lowest
+    order first."""
     out = {}
-    for sym in expr.free_symbols:
-        d = parse_symbol(str(sym), fields, coords)
-        if d is not None:
-            out[str(sym)] = d
+    for expr in [exprs] if isinstance(exprs, sp.Basic) else exprs:
+        for sym in sp.sympify(expr).free_symbols:
+            d = parse_symbol(str(sym), fields, coords)
+            if d is not None:
+                out[str(sym)] = d
     return sorted(out.values(), key=lambda d: (sum(d.orders), d.name))
 
 
@@ -614,23 +618,8 @@ class Problem:
     def max_order(self, coord: str) -> int:
         """The highest derivative along ``coord`` in the equations."""
         j = self.coords.index(coord)
-        return max(
-            (
-                d.orders[j]
-                for e in self.equations
-                for d in derivatives_in(e.residual, self.fields, self.coords)
-            ),
-            default=0,
-        )
-
-
-def period(domain: _Domain, name: str) -> float | None:
-    """The period of a wrapping side of a box, ``None`` otherwise."""
-    if isinstance(domain, Box) and name in domain.periodic:
-        for k, a, b in domain.sides:
-            if k == name:
-                return b - a
-    return None
+        need = derivatives_in([e.residual for e in self.equations], self.fields, self.coords)
+        return max((d.orders[j] for d in need), default=0)
 
 
 def grid_domain(grid: Mapping[str, np.ndarray], periodic: Sequence[str] = ()) -> Box:
@@ -645,11 +634,6 @@ def grid_domain(grid: Mapping[str, np.ndarray], periodic: Sequence[str] = ()) ->
         end = v[-1] + (v[1] - v[0]) if c in periodic else v[-1]
         sides[c] = (float(v[0]), float(end))
     return Box(periodic=tuple(periodic), **sides)
-
-
-def is_uniform(v: np.ndarray) -> bool:
-    d = np.diff(np.asarray(v, dtype=float))
-    return bool(d.size and np.allclose(d, d[0], rtol=1e-6, atol=0))
 
 
 # ----------------------------------------------------------------------------- solution
