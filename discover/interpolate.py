@@ -33,6 +33,9 @@ __all__ = ["NeuralInterpolant"]
 
 logger = logging.getLogger(__name__)
 
+#: default cap on the samples of the L-BFGS phase (see ``NeuralInterpolant.lbfgs_points``)
+LBFGS_POINTS = 16384
+
 
 class NeuralInterpolant(BaseEstimator):
     """A neural network fitted to measured values, differentiable by autograd.
@@ -49,8 +52,10 @@ class NeuralInterpolant(BaseEstimator):
     lr : float
         Adam's learning rate.
     batch_size : int, optional
-        Adam mini-batch size (full batch when ``None`` or larger than the data); L-BFGS
-        always uses the full batch.
+        Adam mini-batch size (full batch when ``None`` or larger than the data).
+    lbfgs_points : int, optional
+        L-BFGS runs on a fixed random subset of this many training samples (all of them
+        when ``None`` or fewer); the held-out samples still decide when it stops.
     val_fraction : float
         Fraction of samples held out (at random) for early stopping and the fit report.
     patience : int
@@ -85,6 +90,7 @@ class NeuralInterpolant(BaseEstimator):
         lbfgs_steps: int = 300,
         lr: float = 5e-3,
         batch_size: int | None = 2048,
+        lbfgs_points: int | None = LBFGS_POINTS,
         val_fraction: float = 0.1,
         patience: int = 400,
         seed: int = 0,
@@ -99,6 +105,7 @@ class NeuralInterpolant(BaseEstimator):
         self.lbfgs_steps = lbfgs_steps
         self.lr = lr
         self.batch_size = batch_size
+        self.lbfgs_points = lbfgs_points
         self.val_fraction = val_fraction
         self.patience = patience
         self.seed = seed
@@ -144,6 +151,7 @@ class NeuralInterpolant(BaseEstimator):
             lbfgs_steps=self.lbfgs_steps,
             lr=self.lr,
             batch_size=self.batch_size,
+            lbfgs_batch=self.lbfgs_points,
             patience=self.patience,
             seed=self.seed,
             progress=self.progress,

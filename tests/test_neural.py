@@ -101,3 +101,27 @@ def test_threads_are_restored():
     with threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_lbfgs_works_on_a_fixed_subset_when_asked():
+    """L-BFGS sees ``lbfgs_batch`` training points, the same ones at every evaluation, and
+    still fits: the full batch of a large grid would dominate the fit."""
+    torch.manual_seed(0)
+    x = torch.linspace(-1, 1, 2000, dtype=torch.float64)[:, None]
+    y = torch.sin(3 * x)
+    seen: list[torch.Tensor] = []
+
+    def loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        seen.append(xb)
+        return torch.mean((model(xb) - yb) ** 2)
+
+    net = MLP(1, 1, width=16, depth=2).double()
+    res = fit(
+        net, x[::2], y[::2], x_val=x[1::2], y_val=y[1::2], loss=loss,
+        adam_steps=0, lbfgs_steps=100, lbfgs_batch=64,
+    )  # fmt: skip
+    subsets = [xb for xb in seen if xb.shape[0] == 64]
+    assert len(subsets) > 10
+    assert all(torch.equal(xb, subsets[0]) for xb in subsets)
+    assert {xb.shape[0] for xb in seen} <= {64, 1000}  # the subset, or the final full check
+    assert res.val_loss < 1e-4

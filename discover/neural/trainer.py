@@ -70,6 +70,7 @@ def fit(
     lbfgs_steps: int = 500,
     lr: float = 3e-3,
     batch_size: int | None = None,
+    lbfgs_batch: int | None = None,
     patience: int = 200,
     eval_every: int = 25,
     seed: int = 0,
@@ -94,6 +95,11 @@ def fit(
         Adam's learning rate (cosine-decayed to a tenth).
     batch_size : int, optional
         Adam mini-batch size; full batch when ``None`` or larger than the data.
+    lbfgs_batch : int, optional
+        L-BFGS works on one fixed random subset of this many training points (all of them
+        when None or when there are fewer): its full-batch loss over hundreds of thousands
+        of points would dominate the fit while adding little to a network of a few
+        thousand weights.
     patience : int
         Stop a phase when the validation loss has not improved for this many steps.
     eval_every : int
@@ -171,9 +177,14 @@ def fit(
                 tolerance_change=1e-15,
             )
 
+            xs, ys = x, y
+            if lbfgs_batch is not None and lbfgs_batch < x.shape[0]:
+                pick = torch.randperm(x.shape[0], generator=gen)[:lbfgs_batch]
+                xs, ys = x[pick], y[pick]
+
             def closure() -> torch.Tensor:
                 opt2.zero_grad()
-                value = loss(model, x, y)
+                value = loss(model, xs, ys)
                 value.backward()
                 return value
 

@@ -1,0 +1,203 @@
+"""The methods compared, each run on one noisy dataset in the calling process.
+
+Every runner returns the equation it found as ``{term: coefficient}`` in this project's
+term names (``u*u_x``, ``u_xx``), plus notes.  :func:`measure` times a call and records the
+peak resident memory above the level at its start (Linux: ``/proc/self/clear_refs``
+resets the high-water mark, so the figure holds for torch's and NumPy's allocations alike).
+
+pysindy is given every advantage we can name: the same library as ours (polynomials of
+degree 2 times derivatives up to the case's order, with a constant), periodic derivatives
+where the data are periodic, and STLSQ's threshold chosen *in hindsight* — the best of a
+grid against the true equation, which no user can do — reported as such.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy as sp
+import xarray as xr
+
+__all__ = ["METHODS", "measure", "score"]
+
+#: STLSQ thresholds tried for pysindy (the best one is kept)
+THRESHOLDS = np.geomspace(1e-3, 1e2, 21)
+
+
+def _rss_peak_kib() -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """``(fn(), wall seconds, peak MiB above the resident memory at the start)``.
+
+    The memory is NaN where the platform cannot reset its high-water mark.
+    """
+    ok = _reset_peak()
+    base = _rss_kib() if ok else 0
+    t0 = time.perf_counter()
+    out = fn()
+    wall = time.perf_counter() - t0
+    peak = _rss_peak_kib() if ok else None
+    return out, wall, (max(peak - base, 0) / 1024 if peak is not None else float("nan"))
+
+
+def canonical(term: str) -> str:
+    """One spelling per term: ``'u_x*u'`` and ``'u*u_x'`` both give ``'u*u_x'``."""
+    return sp.sstr(sp.sympify(term))
+
+
+def score(found: dict[str, float], truth: dict[str, float]) -> dict[str, Any]:
+    """Right terms (the exact set) and the worst relative error over the true terms.
+
+    A true term the method missed counts as a 100% error; extra terms do not change the
+    error but make the terms wrong.
+    """
+    found = {canonical(k): v for k, v in found.items() if v}
+    truth = {canonical(k): v for k, v in truth.items()}
+    err = max(abs(found.get(k, 0.0) / v - 1) for k, v in truth.items())
+    return {
+        "right": set(found) == set(truth),
+        "max_error": float(err),
+        "extra": sorted(set(found) - set(truth)),
+        "missed": sorted(set(truth) - set(found)),
+    }
+
+
+# ----------------------------------------------------------------------------- discover
+def discover_default(ds: xr.Dataset, max_order: int) -> dict[str, Any]:
+    """``discover.find`` with its defaults (the CLI's ``discover find DATA --var u``)."""
+    import discover
+
+    res = discover.find(ds, "u", max_order=max_order)
+    eq = res.equations[0]
+    return {"found": eq.coefficients, "note": f"method {res.settings.get('method')}"}
+
+
+def discover_fd(ds: xr.Dataset, max_order: int) -> dict[str, Any]:
+    """``discover.find(..., method="fd")``: finite differences, accuracy chosen by the data."""
+    import discover
+
+    res = discover.find(ds, "u", max_order=max_order, method="fd")
+    return {"found": res.equations[0].coefficients, "note": ""}
+
+
+# ----------------------------------------------------------------------------- pysindy
+def _pysindy_name(name: str, coords: list[str]) -> str:
+    """pysindy's feature name (``uu_1``, ``u^2u_11``, ``u_12``) -> ours (``u*u_x`` ...)."""
+    if name == "1":
+        return "1"
+    expr = sp.Integer(1)
+    for deriv, power in re.findall(r"u(?:_(\d+)|\^(\d+))?", name):
+        if deriv:
+            expr *= sp.Symbol("u_" + "".join(sorted(coords[int(d) - 1] for d in deriv)))
+        else:
+            expr *= sp.Symbol("u") ** int(power or 1)
+    return sp.sstr(expr)
+
+
+def _recording_stlsq(threshold: float):
+    """pysindy's STLSQ that keeps the library matrix it was fitted on, for the other thresholds."""
+    import pysindy as ps
+
+    class RecordingSTLSQ(ps.STLSQ):
+        def fit(self, x_, y, *args, **kwargs):
+            self.data_ = (x_, y)
+            return super().fit(x_, y, *args, **kwargs)
+
+    return RecordingSTLSQ(threshold=threshold, alpha=1e-5, normalize_columns=True)
+
+
+def _pysindy(ds: xr.Dataset, max_order: int, truth: dict[str, float], weak: bool) -> dict:
+    import pysindy as ps
+
+    coords = [c for c in ds["u"].dims if c != "t"]
+    u = ds["u"].transpose(*coords, "t").values[..., None]
+    t = ds["t"].values
+    axes = [ds[c].values for c in coords]
+    periodic = bool(ds.attrs.get("periodic", 0))
+    poly = ps.PolynomialLibrary(degree=2, include_bias=False)
+    if weak:
+        grid = np.stack(np.meshgrid(*axes, t, indexing="ij"), axis=-1)
+        lib = ps.WeakPDELibrary(
+            function_library=poly,
+            derivative_order=max_order,
+            spatiotemporal_grid=grid,
+            include_bias=True,
+            K=500,
+            differentiation_method=ps.FiniteDifference,
+            diff_kwargs={"is_uniform": True, "periodic": periodic},
+        )
+    else:
+        grid = axes[0] if len(axes) == 1 else np.stack(np.meshgrid(*axes, indexing="ij"), -1)
+        lib = ps.PDELibrary(
+            function_library=poly,
+            derivative_order=max_order,
+            spatial_grid=grid,
+            include_bias=True,
+            differentiation_method=ps.FiniteDifference,
+            diff_kwargs={"is_uniform": True, "periodic": periodic},
+        )
+    recording = _recording_stlsq(float(THRESHOLDS[0]))
+    model = ps.SINDy(optimizer=recording, feature_library=lib)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(u, t=t, feature_names=["u"])
+        names = [_pysindy_name(n, coords) for n in model.get_feature_names()]
+        theta, target = recording.data_
+        best = None
+        for thr in THRESHOLDS:
+            opt = ps.STLSQ(threshold=float(thr), alpha=1e-5, normalize_columns=True)
+            opt.fit(theta, target)
+            found = {n: float(c) for n, c in zip(names, opt.coef_[0], strict=True) if c}
+            s = score(found, truth)
+            key = (s["right"], -s["max_error"])
+            if best is None or key > best[0]:
+                best = (key, found, float(thr))
+    return {"found": best[1], "note": f"threshold {best[2]:.3g} (best of {len(THRESHOLDS)})"}
+
+
+def pysindy_fd(ds: xr.Dataset, max_order: int, truth: dict[str, float]) -> dict[str, Any]:
+    """pysindy's PDE-FIND: ``PDELibrary`` (finite differences) + STLSQ."""
+    return _pysindy(ds, max_order, truth, weak=False)
+
+
+def pysindy_weak(ds: xr.Dataset, max_order: int, truth: dict[str, float]) -> dict[str, Any]:
+    """pysindy's weak form: ``WeakPDELibrary`` (K = 500 subdomains) + STLSQ."""
+    return _pysindy(ds, max_order, truth, weak=True)
+
+
+#: method name -> (label, runner, needs the truth (threshold in hindsight), gridded only)
+METHODS: dict[str, tuple[str, Callable[..., dict], bool, bool]] = {
+    "discover": ("discover find (default)", discover_default, False, False),
+    "discover_fd": ("discover find --method fd", discover_fd, False, True),
+    "pysindy_fd": ("pysindy PDE-FIND (FD + STLSQ)", pysindy_fd, True, True),
+    "pysindy_weak": ("pysindy weak form (WeakPDELibrary + STLSQ)", pysindy_weak, True, True),
+}

@@ -1,0 +1,99 @@
+"""The benchmark machinery: term names, scoring, medians, the highest-noise table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.cases import CASES, noisy, unavailable
+from benchmarks.methods import _pysindy_name, measure, score
+from benchmarks.report import highest_noise, markdown, summarize
+from benchmarks.run import main, run_case
+
+
+def test_pysindy_feature_names_become_ours():
+    assert _pysindy_name("1", ["x"]) == "1"
+    assert _pysindy_name("uu_1", ["x"]) == "u*u_x"
+    assert _pysindy_name("u^2u_111", ["x"]) == "u**2*u_xxx"
+    assert _pysindy_name("u_12", ["x", "y"]) == "u_xy"
+    assert _pysindy_name("u_22", ["x", "y"]) == "u_yy"
+    assert _pysindy_name("u^2", ["x"]) == "u**2"
+
+
+def test_score_counts_missed_terms_as_full_errors():
+    truth = {"u*u_x": -1.0, "u_xx": 0.1}
+    assert score({"u_x*u": -0.99, "u_xx": 0.102}, truth) == {
+        "right": True,
+        "max_error": pytest.approx(0.02),
+        "extra": [],
+        "missed": [],
+    }
+    s = score({"u*u_x": -1.0, "u": 0.3}, truth)
+    assert not s["right"] and s["max_error"] == 1.0
+    assert s["extra"] == ["u"] and s["missed"] == ["u_xx"]
+
+
+def test_noise_is_reproducible_and_has_the_asked_size():
+    a, b = noisy("advection_diffusion", 0.1, 1), noisy("advection_diffusion", 0.1, 1)
+    clean = noisy("advection_diffusion", 0.0, 1)
+    assert np.array_equal(a["u"].values, b["u"].values)
+    d = a["u"].values - clean["u"].values
+    assert np.std(d) == pytest.approx(0.1 * np.std(clean["u"].values), rel=0.02)
+    assert not np.array_equal(d, noisy("advection_diffusion", 0.1, 2)["u"].values - clean["u"])
+
+
+def test_measure_reports_time_and_memory():
+    out, wall, peak = measure(lambda: np.ones((4000, 4000)).sum())
+    assert out == 16e6 and wall > 0
+    assert np.isnan(peak) or 100 < peak < 1000  # 122 MiB array
+
+
+def _rows(method, right_by_noise):
+    return [
+        {"dataset": "burgers", "noise": p, "seed": s, "method": method, "right": r,
+         "max_error": 0.01 if r else 1.0, "wall_s": 1.0, "peak_mib": 1.0, "failed": ""}
+        for p, rights in right_by_noise.items()
+        for s, r in enumerate(rights)
+    ]  # fmt: skip
+
+
+def test_highest_noise_needs_most_seeds_right():
+    rows = _rows("discover", {0.0: [True], 0.1: [True, True, False], 0.2: [True, False, False]})
+    rows += _rows("pysindy_fd", {0.0: [False], 0.1: [False, False, False]})
+    best = highest_noise(summarize(rows))
+    assert best[("burgers", "discover")] == 0.1
+    assert best[("burgers", "pysindy_fd")] is None
+    table = markdown(summarize(rows), ["discover", "pysindy_fd"])
+    assert "**2/3**" in table and "1/3" in table and "| none |" in table
+
+
+def test_station_rows_say_pysindy_has_no_entry():
+    rows = [
+        {"dataset": "burgers_stations", "noise": 0.0, "seed": 0, "method": "discover",
+         "right": True, "max_error": 0.01, "wall_s": 1.0, "peak_mib": 1.0, "failed": ""}
+    ]  # fmt: skip
+    table = markdown(summarize(rows), ["discover", "pysindy_fd"])
+    assert "no entry (needs a grid)" in table
+
+
+@pytest.mark.skipif(unavailable(CASES["burgers"]) is not None, reason="shared PDE-FIND data absent")
+def test_pysindy_and_fd_rows_on_clean_burgers():
+    """pysindy's PDE-FIND and weak form find clean Burgers (their best threshold), and so
+    does discover's finite-difference method, through the benchmark's own runner."""
+    rows = run_case("burgers", 0.0, 0, ["discover_fd", "pysindy_fd", "pysindy_weak"])
+    assert [r["method"] for r in rows] == ["discover_fd", "pysindy_fd", "pysindy_weak"]
+    for r in rows:
+        assert r["right"], r
+        assert r["max_error"] < 0.01, r
+        assert r["wall_s"] > 0 and not r["failed"]
+    truth = json.loads(noisy("burgers", 0.0, 0).attrs["true_coefficients"])
+    assert set(truth) == {"u*u_x", "u_xx"}
+
+
+def test_cli_rejects_bad_noise(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--noise", "-0.1"])
+    assert exc.value.code == 2
+    assert "noise levels are fractions" in capsys.readouterr().err
