@@ -142,6 +142,13 @@ def find(
         str | None,
         typer.Option(help="Leave the end out for `discover validate`: last:P% or last:N steps."),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Settings for a kind of data: 'weather' (lat/lon -> km, time -> h or days, "
+            "linear 2nd-order library, diurnal/annual forcing harmonics)."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
@@ -193,6 +200,7 @@ def find(
         seed=seed,
         neural={"progress": sys.stderr.isatty()},
         holdout=holdout,
+        preset=preset,
     )
     for eq in result.equations:
         typer.echo(eq.summary())
@@ -275,6 +283,10 @@ def validate(
     steps: Annotated[
         int | None, typer.Option(help="Neural solver: Adam and L-BFGS steps each.")
     ] = None,
+    leads: Annotated[
+        str | None,
+        typer.Option(help="Also print the RMSE at these lead times, e.g. 1h,6h,24h or 1d,2d,5d."),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the validation as JSON.")
     ] = None,
@@ -285,6 +297,7 @@ def validate(
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
     """Re-solve the discovered equation over held-out data; compare with baselines."""
+    from .validate import parse_leads
     from .validate import validate as run_validate
 
     _setup_logging(verbose)
@@ -307,8 +320,13 @@ def validate(
         solver_options=_solver_options(solver, steps),
     )
     typer.echo(str(v))
+    doc = v.to_dict()
+    if leads:
+        values, labels = _run(parse_leads, leads, v.samples.units.get("t") or v.samples.time_unit)
+        typer.echo(v.lead_table(values, labels))
+        doc["leads"] = {"labels": labels, **v.at_leads(values)}
     if json_out is not None:
-        _write_atomic(json_out, v.to_json(indent=2) + "\n")
+        _write_atomic(json_out, json.dumps(doc, indent=2) + "\n")
         typer.echo(f"wrote {json_out}", err=True)
     if plot is not None:
         import matplotlib.pyplot as plt
@@ -434,6 +452,61 @@ def generate(
     ds.to_netcdf(tmp)
     os.replace(tmp, out)
     typer.echo(f"wrote {out}: {problem.equation}")
+
+
+@app.command()
+def fetch(
+    source: Annotated[str, typer.Argument(help="Data source: smhi.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output netCDF file.")],
+    parameter: Annotated[
+        int, typer.Option(help="SMHI parameter (1: hourly air temperature, 2: daily mean).")
+    ] = 1,
+    stations: Annotated[
+        str | None, typer.Option(help="SMHI station numbers, comma-separated (e.g. 52240).")
+    ] = None,
+    period: Annotated[
+        str,
+        typer.Option(help="corrected-archive, latest-months, latest-day or latest-hour."),
+    ] = "corrected-archive",
+    csv: Annotated[
+        list[Path] | None,
+        typer.Option(help="Read SMHI CSV files already downloaded instead (repeatable)."),
+    ] = None,
+    drop_suspect: Annotated[
+        bool, typer.Option(help="Drop values of quality Y (suspect); the codes are kept.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Download station records (SMHI open data) or read SMHI CSV files; write the station
+    layout T(time, station) with lat, lon, height, name and quality codes as netCDF."""
+    from .datasets.smhi import fetch_smhi, merge_stations, read_smhi_csv
+
+    if source != "smhi":
+        _fail(f"unknown source '{source}'; valid sources: smhi")
+    _run(_check_output, out, force, list(csv or []))
+    if csv:
+        if stations:
+            _fail("give either --stations (download) or --csv (local files), not both")
+        ds = _run(merge_stations, [_run(read_smhi_csv, p, drop_suspect=drop_suspect) for p in csv])
+    else:
+        try:
+            ids = [int(s) for s in (stations or "").split(",") if s.strip()]
+        except ValueError:
+            _fail(f"--stations takes SMHI station numbers separated by commas, not '{stations}'")
+        if not ids:
+            _fail("no stations: give --stations 52240,... (SMHI numbers) or --csv FILE")
+        try:
+            ds = _run(fetch_smhi, parameter, ids, period, drop_suspect=drop_suspect)
+        except ConnectionError as exc:
+            _fail(str(exc))
+    tmp = out.with_name(f".{out.name}.tmp")
+    ds.to_netcdf(tmp)
+    os.replace(tmp, out)
+    var = next(v for v in ds.data_vars if v != "quality")
+    typer.echo(
+        f"wrote {out}: {var}({ds.sizes['time']} times, {ds.sizes['station']} stations) "
+        f"{str(ds['time'].values[0])[:16]} .. {str(ds['time'].values[-1])[:16]}"
+    )
 
 
 @app.command()

@@ -175,6 +175,49 @@ class Equation:
     def coefficients(self) -> dict[str, float]:
         return {t.term: t.coef for t in self.terms}
 
+    def _unit_expr(self, unit: str | None) -> sp.Expr | None:
+        if unit is None:
+            return None
+        if unit.strip() in ("1", ""):
+            return sp.Integer(1)
+        return sp.Symbol(unit.strip())
+
+    def _symbol_unit(self, name: str) -> sp.Expr | None:
+        d = parse_symbol(name, self.fields, self.coords)
+        if d is None:  # a coordinate
+            return self._unit_expr(self.units.get(name))
+        out = self._unit_expr(self.units.get(d.field))
+        for c, k in zip(d.coords, d.orders, strict=True):
+            if k and out is not None:
+                cu = self._unit_expr(self.units.get(c))
+                out = None if cu is None else out / cu**k
+        return out
+
+    def coefficient_units(self) -> dict[str, str]:
+        """Term -> the unit of its coefficient, ``[lhs] / [term]``, from :attr:`units`.
+
+        Functions of the coordinates (``sin(2*pi*t/24)``) count as dimensionless.  Empty
+        when a unit the equation needs is unknown.
+
+        >>> eq = Equation("T_t", [("T_xx", 0.5), ("T", -0.1), ("1", 0.2)], fields=["T"],
+        ...               units={"T": "K", "t": "h", "x": "km"})
+        >>> eq.coefficient_units()
+        {'T_xx': 'km**2/h', 'T': '1/h', '1': 'K/h'}
+        """
+        lhs = self._symbol_unit(self.lhs)
+        if lhs is None:
+            return {}
+        out = {}
+        for t, e in zip(self.terms, self.term_exprs(), strict=True):
+            e = e.replace(lambda a: isinstance(a, sp.Function), lambda a: sp.Integer(1))
+            units = {s: self._symbol_unit(s.name) for s in e.free_symbols}
+            if any(u is None for u in units.values()):
+                return {}
+            unit = sp.powsimp(sp.simplify(lhs / e.subs(units, simultaneous=True)))
+            unit = unit.as_coeff_Mul()[1] if unit.as_coeff_Mul()[0] != 0 else unit
+            out[t.term] = sstr(unit)
+        return out
+
     # ------------------------------------------------------------------ printing
     def __str__(self) -> str:
         return f"{self.lhs} = {sstr(self.rhs_expr, digits=self.digits)}"
@@ -197,6 +240,7 @@ class Equation:
         """The equation, then one line per term: coefficient ± half its interval, the term,
         its inclusion probability; then the grouped form (:meth:`grouped`) if there is one."""
         lines = [str(self)]
+        cunits = self.coefficient_units()
         width = max((len(t.term) for t in self.terms), default=0)
         rows = []
         for t in self.terms:
@@ -211,6 +255,8 @@ class Equation:
                 else:
                     num = f"{t.coef:.{self.digits}g} [{lo:.{self.digits}g}, {hi:.{self.digits}g}]"
             inc = "" if t.inclusion is None else f"  (inclusion {t.inclusion:.2f})"
+            if cunits:
+                num = f"{num} {cunits[t.term]}" if cunits[t.term] != "1" else num
             rows.append((num, t.term, inc))
         nw = max((len(r[0]) for r in rows), default=0)
         lines += [f"    {n:>{nw}}  {term:<{width}}{inc}".rstrip() for n, term, inc in rows]
@@ -409,6 +455,7 @@ class Equation:
             "fields": list(self.fields),
             "coords": list(self.coords),
             "units": dict(self.units),
+            "coefficient_units": self.coefficient_units(),
         }
 
     @classmethod

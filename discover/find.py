@@ -54,6 +54,7 @@ from .select import (
     triangular,
 )
 from .weak import SCALES, evaluation_grid, inner_box, inside_hull, weak_systems
+from .weather import PRESETS
 
 __all__ = ["Discovery", "find"]
 
@@ -392,6 +393,7 @@ def find(
     units: dict[str, str] | None = None,
     scale: dict[str, tuple[float, float]] | None = None,
     holdout: str | None = None,
+    preset: str | None = None,
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -446,6 +448,11 @@ def find(
         Leave the end of the record out of the discovery, e.g. ``"last:20%"`` or
         ``"last:10"`` (time steps), so that :func:`discover.validate.validate` can test the
         equation on data it never saw; recorded in the settings.
+    preset : {"weather"}, optional
+        A bundle of declared settings for a kind of data (:mod:`discover.weather`): units
+        (lat/lon → km, time → h or days), library (linear, second order) and forcing
+        harmonics.  ``units`` and ``extra`` given here are added to (and win over) the
+        preset's; the preset sets ``max_order`` and ``degree``.
 
     Returns
     -------
@@ -477,6 +484,13 @@ def find(
     holdout_from = None
     if holdout:
         samples, holdout_from = split_holdout(samples, holdout)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise DataError(f"unknown preset '{preset}'; valid presets: {', '.join(PRESETS)}")
+        chosen = PRESETS[preset](samples)
+        units = {**chosen["units"], **(units or {})}
+        extra = [*chosen["extra"], *(e for e in extra if e not in chosen["extra"])]
+        max_order, degree = chosen["max_order"], chosen["degree"]
     tr = None
     if units or scale:
         samples, tr = transform(samples, units, scale=scale)
@@ -520,6 +534,7 @@ def find(
             d = interp.derivatives(points, [tuple(n.orders) for n in needed])
             k = {f: i for i, f in enumerate(samples.fields)}
             table = {n.name: d[tuple(n.orders)][:, k[n.field]] for n in needed}
+            table.update(zip(samples.coords, points.T, strict=True))
             systems = [_strong(library, table)]
             variants, n_eff_of = [{}], [None]
     else:
@@ -532,8 +547,10 @@ def find(
                 grid_rows &= np.isfinite(f[name].values)
         mesh = np.meshgrid(*[samples.grid[c].values for c in samples.coords], indexing="ij")
         points = np.stack([m[grid_rows] for m in mesh], axis=1)
+        coords_at = {c: m[grid_rows] for c, m in zip(samples.coords, mesh, strict=True)}
         systems = [
-            _strong(library, {k: f[k].values[grid_rows] for k in f.data_vars}) for f in feats
+            _strong(library, {**coords_at, **{k: f[k].values[grid_rows] for k in f.data_vars}})
+            for f in feats
         ]
         n_eff_of = [None] * len(variants)
     if len(points) <= len(library):
@@ -658,6 +675,7 @@ def find(
         "n_rows_used": len(points),
         "noise_estimate": noise,
         "units": dict(units or {}),
+        "preset": preset,
         "scale": {k: list(v) for k, v in (scale or {}).items()},
         "holdout": holdout,
         "holdout_start": holdout_from,

@@ -236,9 +236,12 @@ class Term:
 
     @property
     def derivatives(self) -> list[Derivative]:
-        """The derivatives (and plain fields) this term needs."""
+        """The derivatives (and plain fields) this term needs; coordinates (in forcing
+        terms such as ``sin(2*pi*t/24)``) need none."""
         out = []
         for s in self.symbols:
+            if s in self.coords:  # a forcing such as sin(2*pi*t/24) uses coordinates
+                continue
             d = parse_symbol(s, self.fields, self.coords)
             if d is None:
                 raise ValueError(
@@ -264,7 +267,8 @@ class Term:
         return total
 
     def column(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Evaluate the term on arrays of features (``{"u": …, "u_x": …}``)."""
+        """Evaluate the term on arrays of features (``{"u": …, "u_x": …}``, and the
+        coordinates ``{"t": …}`` where the term uses them)."""
         if self.expr.is_number:
             ref = next(iter(features.values()))
             return np.full(np.shape(ref), float(self.expr))

@@ -7,7 +7,9 @@ Two plain baselines give the errors a scale:
 
 - persistence: ``u(t) = u(t_start)``;
 - the linear trend: at each point, the straight line through the last training snapshots
-  (as many as the window has steps, at least two), extended over the window.
+  (as many as the window has steps, at least two), extended over the window;
+- for sub-daily records with at least two days before the window, the diurnal
+  climatology: at each point, the mean of the training data at the same time of day.
 
 An equation that does not beat persistence clearly has not explained the dynamics, however
 good its regression fit looked.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,12 +42,21 @@ from .io import DataError, Samples, holdout_start, load
 from .solve import get_solver
 from .solve.problem import Problem, grid_domain
 
-__all__ = ["Validation", "solve_from_data", "validate"]
+__all__ = ["Validation", "parse_leads", "solve_from_data", "validate"]
 
 logger = logging.getLogger(__name__)
 
-#: baselines every validation reports
+#: baselines every validation reports (and "climatology" for sub-daily records)
 BASELINES = ("persistence", "trend")
+#: the time unit's length in hours, for the time of day of the climatology and for leads
+HOURS_PER = {"h": 1.0, "hours": 1.0, "hour": 1.0, "days": 24.0, "day": 24.0, "d": 24.0,
+             "min": 1 / 60, "minutes": 1 / 60, "s": 1 / 3600, "seconds": 1 / 3600}  # fmt: skip
+_LABELS = {
+    "equation": "equation",
+    "persistence": "persistence",
+    "trend": "linear trend",
+    "climatology": "climatology",
+}
 
 
 def _relative(pred: np.ndarray, data: np.ndarray) -> float:
@@ -93,6 +105,8 @@ class Validation:
         The same as root-mean-square errors in the data's units.
     per_time : dict
         Relative L2 error at each held-out time, per model (and ``t``).
+    per_time_rmse : dict
+        The RMSE at each held-out time, per model (and ``t``): the error against lead time.
     solution, data : xarray.Dataset
         Solution and data over the window (from the start state on).
     info : dict
@@ -103,6 +117,7 @@ class Validation:
         self.errors: dict[str, float] = kw["errors"]
         self.rmse: dict[str, float] = kw["rmse"]
         self.per_time: dict[str, list[float]] = kw["per_time"]
+        self.per_time_rmse: dict[str, list[float]] = kw.get("per_time_rmse", {})
         self.solution: xr.Dataset = kw["solution"]
         self.data: xr.Dataset = kw["data"]
         self.info: dict[str, Any] = kw["info"]
@@ -120,12 +135,33 @@ class Validation:
         lines = [
             f"{'model':<14}{'rel. L2':>10}{'RMSE':>12}" + (f" [{unit}]" if unit else ""),
         ]
-        for k, label in (
-            ("equation", "equation"),
-            ("persistence", "persistence"),
-            ("trend", "linear trend"),
-        ):
-            lines.append(f"{label:<14}{self.errors[k]:>10.3g}{self.rmse[k]:>12.3g}")
+        for k in self.errors:
+            lines.append(f"{_LABELS[k]:<14}{self.errors[k]:>10.3g}{self.rmse[k]:>12.3g}")
+        return "\n".join(lines)
+
+    def at_leads(self, leads: Sequence[float]) -> dict[str, list[float]]:
+        """RMSE of each model at these lead times (in the data's time unit) after the start
+        of the re-solve: the held-out time nearest to each lead (NaN beyond the window)."""
+        t = np.asarray(self.per_time_rmse["t"]) - self.info["t_start"]
+        out: dict[str, list[float]] = {"lead": [float(x) for x in leads]}
+        for k in self.errors:
+            row = []
+            for lead in leads:
+                j = int(np.argmin(np.abs(t - lead)))
+                close = abs(t[j] - lead) <= 0.5 * np.min(np.diff(t), initial=abs(t[0]))
+                row.append(float(self.per_time_rmse[k][j]) if close else float("nan"))
+            out[k] = row
+        return out
+
+    def lead_table(self, leads: Sequence[float], labels: Sequence[str] | None = None) -> str:
+        """A plain-text table of :meth:`at_leads` (RMSE in the field's units)."""
+        got = self.at_leads(leads)
+        labels = list(labels or [f"{x:g}" for x in leads])
+        unit = self.samples.units.get(self.samples.fields[0], "")
+        lines = [f"{'RMSE' + (f' [{unit}]' if unit else ''):<18}" + "".join(
+            f"{lab:>10}" for lab in labels)]  # fmt: skip
+        for k in self.errors:
+            lines.append(f"{_LABELS[k]:<18}" + "".join(f"{v:>10.3g}" for v in got[k]))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -145,6 +181,7 @@ class Validation:
             "rmse": self.rmse,
             "ratio_to_persistence": self.ratio,
             "per_time": self.per_time,
+            "per_time_rmse": self.per_time_rmse,
             **self.info,
         }
 
@@ -221,6 +258,65 @@ class Validation:
             fig.savefig(path, dpi=110)
             plt.close(fig)
         return fig
+
+
+def parse_leads(spec: str, unit: str | None) -> tuple[list[float], list[str]]:
+    """Lead times ``"1h,6h,24h"`` or ``"1d,2d,5d"`` (``h``, ``d``, ``min``; a bare number is
+    in the data's time unit) -> values in the data's time ``unit`` and their labels.
+
+    >>> parse_leads("1h,6h,1d", "days")
+    ([0.041666666666666664, 0.25, 1.0], ['1h', '6h', '1d'])
+    """
+    out, labels = [], []
+    for item in (x.strip() for x in spec.split(",")):
+        if not item:
+            continue
+        m = re.fullmatch(r"([0-9.]+(?:e-?\d+)?)\s*(h|d|min)?", item)
+        if m is None:
+            raise DataError(f"lead '{item}' is not a number with h, d or min (e.g. 6h, 2d)")
+        value = float(m.group(1))
+        if m.group(2):
+            if unit not in HOURS_PER:
+                raise DataError(
+                    f"the data's time unit '{unit}' is not hours or days; give leads as bare "
+                    "numbers in that unit"
+                )
+            hours = value * {"h": 1.0, "d": 24.0, "min": 1 / 60}[m.group(2)]
+            value = hours / HOURS_PER[unit]
+        out.append(value)
+        labels.append(item)
+    if not out:
+        raise DataError(f"no lead times in '{spec}'; give e.g. 1h,6h,24h")
+    return out, labels
+
+
+def _climatology(
+    grid: xr.Dataset, samples: Samples, start: int, window_t: np.ndarray
+) -> dict[str, np.ndarray] | None:
+    """The diurnal climatology over the window: per point, the mean of the training record
+    (up to index ``start``) at the same time of day; None for daily or coarser records or
+    fewer than two training days."""
+    unit = samples.units.get("t") or samples.time_unit
+    if unit not in HOURS_PER:
+        return None
+    t = grid["t"].values
+    hours = (t - t[0]) * HOURS_PER[unit]
+    step = float(np.median(np.diff(hours)))
+    if step > 6 or hours[start] - hours[0] < 48:
+        return None
+    n_phase = max(1, round(24 / step))
+    phase = np.round((hours % 24) / step).astype(int) % n_phase
+    w_phase = np.round((((window_t - t[0]) * HOURS_PER[unit]) % 24) / step).astype(int) % n_phase
+    out = {}
+    for f in samples.fields:
+        train = grid[f].values[: start + 1]
+        means = np.full((n_phase, *train.shape[1:]), np.nan)
+        for k in range(n_phase):
+            sel = phase[: start + 1] == k
+            if sel.any():
+                means[k] = np.nanmean(train[sel], axis=0)
+        out[f] = means[w_phase]
+    return out
 
 
 def _equations(result: Any) -> tuple[list[Equation], dict[str, Any]]:
@@ -449,8 +545,12 @@ def validate(
     w = min(start + 1, max(2, len(times) - i0 + 1))
     past = grid.isel(t=slice(start - w + 1, start + 1))
     tt = past["t"].values
-    errors, rmse, per_time = {}, {}, {"t": [float(t) for t in window["t"].values[held]]}
+    held_t = [float(t) for t in window["t"].values[held]]
+    errors, rmse, per_time, per_time_rmse = {}, {}, {"t": held_t}, {"t": list(held_t)}
     models: dict[str, dict[str, np.ndarray]] = {"equation": {}, "persistence": {}, "trend": {}}
+    clim = _climatology(grid, samples, start, window["t"].values)
+    if clim is not None:
+        models["climatology"] = clim
     for f in samples.fields:
         d = window[f].values
         models["equation"][f] = pred[f].values
@@ -464,13 +564,15 @@ def validate(
         d_all = np.concatenate([window[f].values[held].ravel() for f in samples.fields])
         errors[name] = _relative(p_all, d_all)
         rmse[name] = _rmse(p_all, d_all)
-        per_time[name] = [
-            _relative(
+        pairs = [
+            (
                 np.concatenate([m[f][k].ravel() for f in samples.fields]),
                 np.concatenate([window[f].values[k].ravel() for f in samples.fields]),
             )
             for k in range(1, len(window["t"]))
         ]
+        per_time[name] = [_relative(p, d) for p, d in pairs]
+        per_time_rmse[name] = [_rmse(p, d) for p, d in pairs]
     info = {
         "holdout": holdout,
         "t_start": float(times[start]),
@@ -494,6 +596,7 @@ def validate(
         errors=errors,
         rmse=rmse,
         per_time=per_time,
+        per_time_rmse=per_time_rmse,
         solution=pred,
         data=window[list(samples.fields)],
         info=info,

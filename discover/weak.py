@@ -307,13 +307,15 @@ def weak_systems(
         wanted[fld] = parse_symbol(fld, library.fields, library.coords)
     for g, _ in parts:
         for s in g.free_symbols:
-            wanted[s.name] = parse_symbol(s.name, library.fields, library.coords)
+            if s.name not in library.coords:
+                wanted[s.name] = parse_symbol(s.name, library.fields, library.coords)
     mesh = np.meshgrid(*axes, indexing="ij")
     pts = np.stack([m.ravel() for m in mesh], axis=1)
     k = {f: i for i, f in enumerate(samples.fields)}
     orders = sorted({tuple(d.orders) for d in wanted.values()})
     d = interpolant.derivatives(pts, orders)
     feat = {n: d[tuple(w.orders)][:, k[w.field]].reshape(shape) for n, w in wanted.items()}
+    feat.update(zip(samples.coords, mesh, strict=True))  # forcing terms use coordinates
     values = [Term(g, library.fields, library.coords).column(feat) for g, _ in parts]
     max_order = max([sum(b) for _, b in parts] + [1])
     t_order = (1,) + (0,) * (len(axes) - 1)

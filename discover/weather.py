@@ -1,0 +1,84 @@
+"""The weather preset: declared transforms and a candidate library for temperature fields.
+
+``find(data, "t2m", preset="weather")`` (CLI ``--preset weather``) makes the steps of a
+meteorologist's analysis explicit instead of hidden:
+
+- latitude/longitude in degrees become ``y``/``x`` in km on a local projection, time
+  becomes hours (sub-daily records) or days (daily ones): declared transforms, undone in
+  the report in the data's own units;
+- the library is linear in the field, up to second derivatives — ``T``, ``T_x``, ``T_y``
+  (advection by a constant wind), ``T_xx``, ``T_yy``, ``T_xy`` (diffusion, ``ΔT``
+  grouped), ``T`` and the constant (relaxation to a mean) — plus the diurnal cycle
+  ``sin(2πt/24 h)``, ``cos(2πt/24 h)`` for sub-daily records and the annual one for
+  records of a year or more, as candidate forcing terms, so the equation shows them
+  rather than a silent detrending.
+
+>>> import numpy as np, xarray as xr
+>>> from discover.io import load
+>>> t = np.arange(0, 48.0) / 24  # days
+>>> ds = xr.Dataset({"T": (("time", "lat"), np.ones((48, 5)).cumsum(0), {"units": "K"})},
+...     coords={"time": ("time", t, {"units": "days"}),
+...             "lat": ("lat", np.arange(50.0, 55), {"units": "degrees_north"})})
+>>> p = weather_settings(load(ds, "T"))
+>>> p["units"], p["extra"], p["max_order"], p["degree"]
+({'t': 'h', 'lat': 'km'}, ['sin(pi*t/12)', 'cos(pi*t/12)'], 2, 1)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .io import _DEGREE_UNITS, DataError, Samples
+
+__all__ = ["PRESETS", "weather_settings"]
+
+#: records with a time step up to this many hours get the diurnal harmonics
+DIURNAL_STEP_HOURS = 6.0
+#: records spanning at least this many days get the annual harmonics
+ANNUAL_SPAN_DAYS = 300.0
+_HOURS = {"h": 1.0, "hours": 1.0, "hour": 1.0, "days": 24.0, "day": 24.0, "d": 24.0}
+_HOURS.update({"s": 1 / 3600, "seconds": 1 / 3600, "min": 1 / 60, "minutes": 1 / 60})
+
+
+def weather_settings(samples: Samples) -> dict[str, Any]:
+    """The settings of the weather preset for these samples: ``units``, ``extra``,
+    ``max_order``, ``degree`` (see the module notes)."""
+    t_unit = samples.units.get("t") or samples.time_unit
+    if t_unit is None or t_unit not in _HOURS:
+        raise DataError(
+            f"the weather preset needs the time unit (hours, days, or datetimes); time is in "
+            f"'{t_unit}'; set the time coordinate's units attribute"
+        )
+    j = samples.coords.index("t")
+    times = np.unique(samples.points[:, j])
+    if times.size < 3:
+        raise DataError(f"the record has {times.size} times; the weather preset needs 3 or more")
+    step_h = float(np.median(np.diff(times))) * _HOURS[t_unit]
+    span_days = float(times[-1] - times[0]) * _HOURS[t_unit] / 24
+    hourly = step_h < 12
+    units: dict[str, str] = {"t": "h" if hourly else "days"}
+    for c in samples.coords:
+        if c != "t" and samples.units.get(c) in _DEGREE_UNITS:
+            units[c] = "km"
+    lengths = [c for c in samples.coords if c != "t" and c not in units]
+    if lengths and any(c in ("lat", "lon") for c in lengths):
+        raise DataError(
+            "latitude/longitude have no degree units (degrees_north, degrees_east); set their "
+            "units attributes so that they can be projected to km"
+        )
+    day = "24" if hourly else "1"
+    year = "8760" if hourly else "365"  # a 365-day year keeps the term readable
+    extra = []
+    if step_h <= DIURNAL_STEP_HOURS:
+        extra += [f"sin(2*pi*t/{day})", f"cos(2*pi*t/{day})"]
+    if span_days >= ANNUAL_SPAN_DAYS:
+        extra += [f"sin(2*pi*t/{year})", f"cos(2*pi*t/{year})"]
+    extra = [sp.sstr(sp.sympify(e)) for e in extra]
+    return {"units": units, "extra": extra, "max_order": 2, "degree": 1}
+
+
+#: preset name -> function of the samples giving find's settings
+PRESETS = {"weather": weather_settings}
