@@ -18,7 +18,7 @@ unchecked real-time values).
 ... Parameternamn;Beskrivning;Enhet
 ... Lufttemperatur;momentanvärde, 1 gång/tim;degree celsius
 ...
-... Tidsperiod (fr.o.m);Tidsperiod (t.o.m);Höjd (meter över havet);Latitud (decimalgrader);Longitud (decimalgrader)
+... Tidsperiod (fr.o.m);Tidsperiod (t.o.m);Höjd;Latitud;Longitud
 ... 2000-01-01 00:00:00;2020-01-01 00:00:00;10.0;59.0;18.0
 ...
 ... Datum;Tid (UTC);Lufttemperatur;Kvalitet;;Tidsutsnitt:
@@ -252,8 +252,8 @@ def merge_stations(datasets: Iterable[xr.Dataset]) -> xr.Dataset:
         late = max(spans, key=lambda s: s[0])[2]
         early = min(spans, key=lambda s: s[1])[2]
         raise DataError(
-            f"station {str(late['name'].values[0])} starts ({str(start)[:10]}) after "
-            f"{str(early['name'].values[0])} ends ({str(end)[:10]}): the records do not "
+            f"station {late['name'].values[0]!s} starts ({str(start)[:10]}) after "
+            f"{early['name'].values[0]!s} ends ({str(end)[:10]}): the records do not "
             "overlap in time; choose stations with a common period"
         )
     merged = xr.concat(dss, dim="station", join="outer", fill_value={"quality": ""})

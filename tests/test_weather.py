@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from discover.datasets import shared_data_dir
+from discover.datasets.smhi import fetch_smhi, merge_stations, read_smhi_csv
 from typer.testing import CliRunner
 
 import discover
 from discover.cli import app
-from discover.datasets import shared_data_dir
-from discover.datasets.smhi import fetch_smhi, merge_stations, read_smhi_csv
 from discover.equation import Equation
 from discover.io import DataError, load
 from discover.weather import weather_settings
@@ -24,13 +24,17 @@ runner = CliRunner()
 FALSTERBO = shared_data_dir() / "smhi-csv" / "smhi-opendata_1_52240_20200905_163726.csv"
 TOWNS = shared_data_dir() / "smhi-45towns" / "smhi_45towns_2014.nc"
 
+POSITIONS = (
+    "Tidsperiod (fr.o.m);Tidsperiod (t.o.m);Höjd (meter över havet);"
+    "Latitud (decimalgrader);Longitud (decimalgrader)"
+)
 HEAD = """\ufeffStationsnamn;Klimatnummer;Mäthöjd (meter över marken)
 {name};{number};2.0
 
 Parameternamn;Beskrivning;Enhet
 Lufttemperatur;{desc};{unit}
 
-Tidsperiod (fr.o.m);Tidsperiod (t.o.m);Höjd (meter över havet);Latitud (decimalgrader);Longitud (decimalgrader)
+{positions}
 2000-01-01 00:00:00;2010-01-01 00:00:00;5.0;{lat0};{lon0}
 2010-01-01 00:00:00;2020-01-01 00:00:00;7.0;{lat};{lon}
 
@@ -49,6 +53,7 @@ def smhi_file(
 ) -> Path:
     """A file in SMHI's hourly format (comment text in the first rows' trailing columns)."""
     text = HEAD.format(
+        positions=POSITIONS,
         name=name,
         number=number,
         desc="momentanvärde, 1 gång/tim",
@@ -92,8 +97,8 @@ def test_reads_hourly_and_daily_files_and_keeps_the_position_history(tmp_path):
     assert ds.sizes["time"] == 5 and float(ds["lat"][0]) == 59.0
     assert float(ds["height"][0]) == 7.0  # the latest position
     assert '"lat": 58.9' in ds.attrs["positions"]
-    daily = HEAD.format(name="D", number=2, desc="medelvärde 1 dygn, 1 gång/dygn", unit="degree celsius",
-                        lat0=60, lon0=15, lat=60, lon=15)  # fmt: skip
+    daily = HEAD.format(positions=POSITIONS, name="D", number=2, desc="medelvärde 1 dygn",
+                        unit="degree celsius", lat0=60, lon0=15, lat=60, lon=15)  # fmt: skip
     daily += (
         "Från Datum Tid (UTC);Till Datum Tid (UTC);Representativt dygn;Lufttemperatur;Kvalitet\n"
     )
