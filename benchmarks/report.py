@@ -12,7 +12,7 @@ from typing import Any
 from .cases import CASES
 from .methods import METHODS
 
-__all__ = ["highest_noise", "markdown", "plot", "summarize", "write_csv"]
+__all__ = ["cost_table", "highest_noise", "markdown", "plot", "read_csv", "summarize", "write_csv"]
 
 FIELDS = (
     "dataset",
@@ -67,18 +67,38 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def highest_noise(summary: list[dict[str, Any]]) -> dict[tuple[str, str], float | None]:
-    """Per (dataset, method): the highest noise at which most seeds give the right terms.
-
-    None where no level does.
-    """
-    best: dict[tuple[str, str], float | None] = {}
+def highest_noise(
+    summary: list[dict[str, Any]],
+) -> dict[tuple[str, str], tuple[float | None, list[float]]]:
+    """Per (dataset, method): the highest noise up to which most seeds give the right terms
+    at *every* level (None where clean data already fails), and the higher levels where
+    they happen to be right again."""
+    levels: dict[tuple[str, str], list[tuple[float, bool]]] = defaultdict(list)
     for s in summary:
-        key = (s["dataset"], s["method"])
-        best.setdefault(key, None)
-        if 2 * s["right"] > s["runs"]:
-            best[key] = max(s["noise"], best[key] if best[key] is not None else -1.0)
-    return best
+        levels[(s["dataset"], s["method"])].append((s["noise"], 2 * s["right"] > s["runs"]))
+    out: dict[tuple[str, str], tuple[float | None, list[float]]] = {}
+    for key, seq in levels.items():
+        seq.sort()
+        best, k = None, 0
+        while k < len(seq) and seq[k][1]:
+            best = seq[k][0]
+            k += 1
+        out[key] = (best, [p for p, ok in seq[k:] if ok])
+    return out
+
+
+def read_csv(path: Path) -> list[dict[str, Any]]:
+    """The rows :func:`write_csv` wrote, with their types."""
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            r["noise"] = float(r["noise"])
+            r["seed"] = int(r["seed"])
+            r["right"] = r["right"] == "True"
+            for k in ("max_error", "wall_s", "peak_mib"):
+                r[k] = float(r[k])
+            rows.append(r)
+    return rows
 
 
 def _pct(p: float) -> str:
@@ -116,7 +136,8 @@ def markdown(summary: list[dict[str, Any]], methods: list[str]) -> str:
     best = highest_noise(summary)
     lines += [
         "",
-        "Highest noise at which each method finds the right terms (in most seeds):",
+        "Highest noise up to which each method finds the right terms at every level (in most "
+        "seeds); higher levels where it is right again in brackets:",
         "",
         "| dataset | " + " | ".join(METHODS[m][0] for m in methods) + " |",
         "|" + "---|" * (len(methods) + 1),
@@ -126,11 +147,39 @@ def markdown(summary: list[dict[str, Any]], methods: list[str]) -> str:
         for m in methods:
             if (d, m) not in best:
                 cells.append("no entry" if m.startswith("pysindy") else "–")
-            else:
-                b = best[(d, m)]
-                cells.append("none" if b is None else _pct(b))
+                continue
+            b, again = best[(d, m)]
+            cell = "none" if b is None else _pct(b)
+            if again:
+                cell += " (" + ", ".join(_pct(p) for p in again) + ")"
+            cells.append(cell)
         lines.append(f"| {CASES[d].label} | " + " | ".join(cells) + " |")
+    lines += ["", *cost_table(summary, methods)]
     return "\n".join(lines)
+
+
+def cost_table(summary: list[dict[str, Any]], methods: list[str]) -> list[str]:
+    """Median wall time and peak memory of each method over all its runs on grids, and
+    the ratio of its median time to pysindy PDE-FIND's on the same runs."""
+    grids = [s for s in summary if CASES[s["dataset"]].gridded and not s["failed"]]
+    ref = {(s["dataset"], s["noise"]): s["wall_s"] for s in grids if s["method"] == "pysindy_fd"}
+    lines = [
+        "Cost on the gridded datasets (medians over every dataset and noise level):",
+        "",
+        "| method | wall time | peak memory above the start | time / pysindy PDE-FIND's |",
+        "|---|---|---|---|",
+    ]
+    for m in methods:
+        ss = [s for s in grids if s["method"] == m]
+        if not ss:
+            continue
+        ratios = [s["wall_s"] / ref[k] for s in ss if (k := (s["dataset"], s["noise"])) in ref]
+        ratio = f"{statistics.median(ratios):.3g}×" if ratios else "–"
+        lines.append(
+            f"| {METHODS[m][0]} | {statistics.median(s['wall_s'] for s in ss):.3g} s | "
+            f"{statistics.median(s['peak_mib'] for s in ss):.3g} MiB | {ratio} |"
+        )
+    return lines
 
 
 def plot(summary: list[dict[str, Any]], methods: list[str], path: Path) -> None:

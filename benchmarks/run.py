@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import subprocess
@@ -29,7 +30,7 @@ from typing import Any
 
 from .cases import CASES, NOISE_LEVELS, noisy, unavailable
 from .methods import METHODS, THRESHOLDS, measure, score
-from .report import markdown, plot, summarize, write_csv
+from .report import markdown, plot, read_csv, summarize, write_csv
 
 QUICK = {"datasets": ["burgers"], "noise": [0.0, 0.01, 0.10], "seeds": 1}
 
@@ -111,6 +112,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "threads finishes the neural fits sooner than two of one thread each)",
     )
     parser.add_argument("--out", type=Path, default=Path("build/bench"), help="output folder")
+    parser.add_argument(
+        "--table",
+        type=Path,
+        metavar="RESULTS_CSV",
+        help="only re-render table.md and errors.png from a finished run's results.csv",
+    )
     args = parser.parse_args(argv)
     quick = QUICK if args.quick else {}
     args.datasets = args.datasets or quick.get("datasets") or list(CASES)
@@ -127,6 +134,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    if args.table is not None:  # re-render a finished run
+        meta = json.loads((args.table.parent / "run.json").read_text())
+        render(read_csv(args.table), meta, args.table.parent)
+        return 0
     datasets = []
     for d in args.datasets:
         why = unavailable(CASES[d])
@@ -169,23 +180,39 @@ def main(argv: list[str] | None = None) -> int:
                 f"seed {s}: {took}",
                 file=sys.stderr,
             )
-    total = time.perf_counter() - t0
-    summary = summarize(rows)
+    meta = {
+        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": dt.date.today().isoformat(),
+        "commit": commit,
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "jobs": args.jobs,
+        "threads": threads,
+        "seeds": args.seeds,
+        "minutes": round((time.perf_counter() - t0) / 60, 1),
+        "methods": args.methods,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, args.out / "results.csv")
+    (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+    render(rows, meta, args.out)
+    return 0
+
+
+def render(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -> None:
+    """Write ``table.md`` and ``errors.png`` to ``out`` and print the table."""
+    summary = summarize(rows)
+    methods = [m for m in meta["methods"] if any(r["method"] == m for r in rows)]
     header = (
-        f"`python -m benchmarks{' --quick' if args.quick else ''}`: "
-        f"{dt.date.today().isoformat()}, commit {commit}, {platform.machine()} "
-        f"{os.cpu_count()} cores, {args.jobs} processes of {threads} thread(s), "
-        f"{args.seeds} noise seed(s) per level, {total / 60:.1f} min in all.\n\n"
+        f"`{meta['command'].strip()}`: {meta['date']}, commit {meta['commit']}, "
+        f"{meta['machine']}, {meta['jobs']} process(es) of {meta['threads']} thread(s), "
+        f"{meta['seeds']} noise seed(s) per level, {meta['minutes']} min in all.\n\n"
         "Each cell: seeds with the right terms / runs (bold: most of them) · median worst "
         "relative coefficient error over the true terms (a missed term counts 100%) · "
-        f"median wall time ({threads} thread(s) per run).  pysindy's STLSQ threshold is "
-        f"the best of {len(THRESHOLDS)} chosen against the true equation (in hindsight).\n\n"
+        f"median wall time.  pysindy's STLSQ threshold is the best of {len(THRESHOLDS)} "
+        "chosen against the true equation (in hindsight).\n\n"
     )
-    table = header + markdown(summary, args.methods)
-    (args.out / "table.md").write_text(table + "\n")
-    plot(summary, args.methods, args.out / "errors.png")
+    table = header + markdown(summary, methods)
+    (out / "table.md").write_text(table + "\n")
+    plot(summary, methods, out / "errors.png")
     print(table)
-    print(f"\nwrote {args.out}/results.csv, table.md, errors.png", file=sys.stderr)
-    return 0
+    print(f"\nwrote {out}/table.md, errors.png", file=sys.stderr)

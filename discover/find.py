@@ -112,9 +112,17 @@ class Discovery:
             else f"${body}$"
         )
 
-    def to_latex(self, **settings) -> str:
-        """A LaTeX ``equation`` (or ``align``) environment of the equation(s)."""
+    def to_latex(self, *, units: bool = True, **settings) -> str:
+        """A LaTeX ``equation`` (or ``align``) environment of the equation(s).
+
+        With ``units`` (and units known for the fields and coordinates) the last line ends
+        with them, e.g. ``\\qquad [T] = \\mathrm{K},\\ [t] = \\mathrm{h},\\ [x] = [y] =
+        \\mathrm{km}``.  Other settings go to :meth:`Equation.to_latex`.
+        """
         lines = [e.to_latex(**settings).replace(" = ", " &= ", 1) for e in self.equations]
+        tail = _units_latex(self.equations[0]) if units and self.equations else ""
+        if tail:
+            lines[-1] += tail
         if len(lines) == 1:
             return "\\begin{equation}\n  " + lines[0].replace("&=", "=") + "\n\\end{equation}\n"
         return "\\begin{align}\n  " + " \\\\\n  ".join(lines) + "\n\\end{align}\n"
@@ -208,6 +216,29 @@ def collocation_points(
     if inside is not None:
         pts = pts[inside(pts)]
     return pts[:n]
+
+
+def _units_latex(eq: Equation) -> str:
+    """``\\qquad [T] = \\mathrm{K},\\ [t] = \\mathrm{h},\\ [x] = [y] = \\mathrm{km}``, or "" when
+    a field's or coordinate's unit is unknown."""
+    syms = [*eq.fields, *eq.coords]
+    if any(not eq.units.get(s) for s in syms) or all(eq.units[s] == "1" for s in syms):
+        return ""  # unknown, or dimensionless data
+    by_unit: dict[str, list[str]] = {}
+    for s in syms:
+        by_unit.setdefault(eq.units[s], []).append(s)
+
+    def tex_unit(u: str) -> str:
+        return r"\mathrm{" + u.replace("_", r"\_").replace(" ", r"\ ") + "}"
+
+    def tex_sym(s: str) -> str:
+        return s if len(s) == 1 else r"\mathrm{" + s.replace("_", r"\_") + "}"
+
+    parts = [
+        " = ".join(f"[{tex_sym(s)}]" for s in group) + f" = {tex_unit(u)}"
+        for u, group in by_unit.items()
+    ]
+    return r" \qquad " + r",\ ".join(parts)
 
 
 #: a grid's interpolant whose held-out RMS exceeds the estimated noise by this factor is
@@ -452,7 +483,9 @@ def find(
         A bundle of declared settings for a kind of data (:mod:`discover.weather`): units
         (lat/lon → km, time → h or days), library (linear, second order) and forcing
         harmonics.  ``units`` and ``extra`` given here are added to (and win over) the
-        preset's; the preset sets ``max_order`` and ``degree``.
+        preset's; ``max_order`` and ``degree`` are capped at the preset's (2, and 0: no
+        products, the fields enter as extra terms), so ``max_order=0`` asks for the best
+        ODE with the same forcing.
 
     Returns
     -------
@@ -490,7 +523,8 @@ def find(
         chosen = PRESETS[preset](samples)
         units = {**chosen["units"], **(units or {})}
         extra = [*chosen["extra"], *(e for e in extra if e not in chosen["extra"])]
-        max_order, degree = chosen["max_order"], chosen["degree"]
+        max_order = min(max_order, chosen["max_order"])
+        degree = min(degree, chosen["degree"])
     tr = None
     if units or scale:
         samples, tr = transform(samples, units, scale=scale)

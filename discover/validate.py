@@ -512,6 +512,8 @@ def validate(
             raise DataError("the result does not name its variable; give var= / --var")
         var = var.split(",")
     time_unit = rdata.get("time_unit") or "days"
+    if "t" in record.get("transform", {}):  # found in other units: load in the data's own
+        time_unit = record["transform"]["t"].get("from") or "days"
     samples = load(data, var, time_unit=time_unit)
     if samples.grid is None:
         raise DataError(

@@ -21,7 +21,7 @@ meteorologist's analysis explicit instead of hidden:
 ...             "lat": ("lat", np.arange(50.0, 55), {"units": "degrees_north"})})
 >>> p = weather_settings(load(ds, "T"))
 >>> p["units"], p["extra"], p["max_order"], p["degree"]
-({'t': 'h', 'lat': 'km'}, ['sin(pi*t/12)', 'cos(pi*t/12)'], 2, 1)
+({'t': 'h', 'lat': 'km'}, ['T', 'sin(pi*t/12)', 'cos(pi*t/12)'], 2, 0)
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ def weather_settings(samples: Samples) -> dict[str, Any]:
     if span_days >= ANNUAL_SPAN_DAYS:
         extra += [f"sin(2*pi*t/{year})", f"cos(2*pi*t/{year})"]
     extra = [sp.sstr(sp.sympify(e)) for e in extra]
-    return {"units": units, "extra": extra, "max_order": 2, "degree": 1}
+    # linear: the fields themselves, their derivatives and the constant (degree 0 keeps
+    # products such as T*T_x out; the fields enter as extra terms)
+    return {"units": units, "extra": [*samples.fields, *extra], "max_order": 2, "degree": 0}
 
 
 #: preset name -> function of the samples giving find's settings

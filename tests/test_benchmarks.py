@@ -62,11 +62,14 @@ def _rows(method, right_by_noise):
 def test_highest_noise_needs_most_seeds_right():
     rows = _rows("discover", {0.0: [True], 0.1: [True, True, False], 0.2: [True, False, False]})
     rows += _rows("pysindy_fd", {0.0: [False], 0.1: [False, False, False]})
+    rows += _rows("pysindy_weak", {0.0: [True], 0.1: [False] * 3, 0.2: [True, True, False]})
     best = highest_noise(summarize(rows))
-    assert best[("burgers", "discover")] == 0.1
-    assert best[("burgers", "pysindy_fd")] is None
-    table = markdown(summarize(rows), ["discover", "pysindy_fd"])
+    assert best[("burgers", "discover")] == (0.1, [])
+    assert best[("burgers", "pysindy_fd")] == (None, [])
+    assert best[("burgers", "pysindy_weak")] == (0.0, [0.2])  # right again above a failure
+    table = markdown(summarize(rows), ["discover", "pysindy_fd", "pysindy_weak"])
     assert "**2/3**" in table and "1/3" in table and "| none |" in table
+    assert "| 0% (20%) |" in table
 
 
 def test_station_rows_say_pysindy_has_no_entry():
