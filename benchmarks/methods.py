@@ -30,10 +30,11 @@ __all__ = ["METHODS", "measure", "score"]
 THRESHOLDS = np.geomspace(1e-3, 1e2, 21)
 
 
-def _rss_peak_kib() -> int | None:
+def _status_kib(key: str) -> int | None:
+    """A line of ``/proc/self/status`` in KiB: ``VmRSS`` (resident now) or ``VmHWM`` (peak)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     except OSError:
         return None
@@ -54,24 +55,17 @@ def _reset_peak() -> bool:
     return True
 
 
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     """``(fn(), wall seconds, peak MiB above the resident memory at the start)``.
 
     The memory is NaN where the platform cannot reset its high-water mark.
     """
     ok = _reset_peak()
-    base = _rss_kib() if ok else 0
+    base = (_status_kib("VmRSS") or 0) if ok else 0
     t0 = time.perf_counter()
     out = fn()
     wall = time.perf_counter() - t0
-    peak = _rss_peak_kib() if ok else None
+    peak = _status_kib("VmHWM") if ok else None
     return out, wall, (max(peak - base, 0) / 1024 if peak is not None else float("nan"))
 
 

@@ -214,8 +214,7 @@ class Equation:
             if any(u is None for u in units.values()):
                 return {}
             unit = sp.powsimp(sp.simplify(lhs / e.subs(units, simultaneous=True)))
-            unit = unit.as_coeff_Mul()[1] if unit.as_coeff_Mul()[0] != 0 else unit
-            out[t.term] = sstr(unit)
+            out[t.term] = sstr(unit.as_coeff_Mul()[1])  # numbers in the term carry no unit
         return out
 
     # ------------------------------------------------------------------ printing

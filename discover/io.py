@@ -654,6 +654,16 @@ UNITS: dict[str, tuple[str, float, float]] = {
 }
 
 
+def hours_per(unit: str | None) -> float | None:
+    """How many hours one ``unit`` of time is (``"days"`` -> 24), None for other units.
+
+    >>> hours_per("days"), hours_per("min"), hours_per("km")
+    (24.0, 0.016666666666666666, None)
+    """
+    kind, factor, _ = UNITS.get(unit or "", ("", 0.0, 0.0))
+    return factor / 3600 if kind == "time" else None
+
+
 HOLDOUT_KINDS = ("last",)
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import xarray as xr
 
 from .equation import Equation
-from .io import DataError, Samples, holdout_start, load
+from .io import DataError, Samples, holdout_start, hours_per, load
 from .solve import get_solver
 from .solve.problem import Problem, grid_domain
 
@@ -48,9 +48,6 @@ logger = logging.getLogger(__name__)
 
 #: baselines every validation reports (and "climatology" for sub-daily records)
 BASELINES = ("persistence", "trend")
-#: the time unit's length in hours, for the time of day of the climatology and for leads
-HOURS_PER = {"h": 1.0, "hours": 1.0, "hour": 1.0, "days": 24.0, "day": 24.0, "d": 24.0,
-             "min": 1 / 60, "minutes": 1 / 60, "s": 1 / 3600, "seconds": 1 / 3600}  # fmt: skip
 _LABELS = {
     "equation": "equation",
     "persistence": "persistence",
@@ -276,13 +273,13 @@ def parse_leads(spec: str, unit: str | None) -> tuple[list[float], list[str]]:
             raise DataError(f"lead '{item}' is not a number with h, d or min (e.g. 6h, 2d)")
         value = float(m.group(1))
         if m.group(2):
-            if unit not in HOURS_PER:
+            per = hours_per(unit)
+            if per is None:
                 raise DataError(
                     f"the data's time unit '{unit}' is not hours or days; give leads as bare "
                     "numbers in that unit"
                 )
-            hours = value * {"h": 1.0, "d": 24.0, "min": 1 / 60}[m.group(2)]
-            value = hours / HOURS_PER[unit]
+            value = value * hours_per(m.group(2)) / per
         out.append(value)
         labels.append(item)
     if not out:
@@ -296,17 +293,17 @@ def _climatology(
     """The diurnal climatology over the window: per point, the mean of the training record
     (up to index ``start``) at the same time of day; None for daily or coarser records or
     fewer than two training days."""
-    unit = samples.units.get("t") or samples.time_unit
-    if unit not in HOURS_PER:
+    per = hours_per(samples.units.get("t") or samples.time_unit)
+    if per is None:
         return None
     t = grid["t"].values
-    hours = (t - t[0]) * HOURS_PER[unit]
+    hours = (t - t[0]) * per
     step = float(np.median(np.diff(hours)))
     if step > 6 or hours[start] - hours[0] < 48:
         return None
     n_phase = max(1, round(24 / step))
     phase = np.round((hours % 24) / step).astype(int) % n_phase
-    w_phase = np.round((((window_t - t[0]) * HOURS_PER[unit]) % 24) / step).astype(int) % n_phase
+    w_phase = np.round((((window_t - t[0]) * per) % 24) / step).astype(int) % n_phase
     out = {}
     for f in samples.fields:
         train = grid[f].values[: start + 1]

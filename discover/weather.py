@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .io import _DEGREE_UNITS, DataError, Samples
+from .io import _DEGREE_UNITS, DataError, Samples, hours_per
 
 __all__ = ["PRESETS", "weather_settings"]
 
@@ -39,15 +39,14 @@ __all__ = ["PRESETS", "weather_settings"]
 DIURNAL_STEP_HOURS = 6.0
 #: records spanning at least this many days get the annual harmonics
 ANNUAL_SPAN_DAYS = 300.0
-_HOURS = {"h": 1.0, "hours": 1.0, "hour": 1.0, "days": 24.0, "day": 24.0, "d": 24.0}
-_HOURS.update({"s": 1 / 3600, "seconds": 1 / 3600, "min": 1 / 60, "minutes": 1 / 60})
 
 
 def weather_settings(samples: Samples) -> dict[str, Any]:
     """The settings of the weather preset for these samples: ``units``, ``extra``,
     ``max_order``, ``degree`` (see the module notes)."""
     t_unit = samples.units.get("t") or samples.time_unit
-    if t_unit is None or t_unit not in _HOURS:
+    hours = hours_per(t_unit)
+    if hours is None:
         raise DataError(
             f"the weather preset needs the time unit (hours, days, or datetimes); time is in "
             f"'{t_unit}'; set the time coordinate's units attribute"
@@ -56,8 +55,8 @@ def weather_settings(samples: Samples) -> dict[str, Any]:
     times = np.unique(samples.points[:, j])
     if times.size < 3:
         raise DataError(f"the record has {times.size} times; the weather preset needs 3 or more")
-    step_h = float(np.median(np.diff(times))) * _HOURS[t_unit]
-    span_days = float(times[-1] - times[0]) * _HOURS[t_unit] / 24
+    step_h = float(np.median(np.diff(times))) * hours
+    span_days = float(times[-1] - times[0]) * hours / 24
     hourly = step_h < 12
     units: dict[str, str] = {"t": "h" if hourly else "days"}
     for c in samples.coords:

@@ -6,27 +6,30 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from discover.datasets import shared_data_dir
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-@pytest.mark.parametrize("name", ["quickstart.ipynb"])
-def test_notebook_executes(name, tmp_path):
+def executed_text(name: str, tmp_path: Path, timeout: int) -> str:
+    """Run notebook ``name`` top to bottom in ``tmp_path``; its printed text (no errors)."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    text = "".join(o.get("text", "") for o in outputs)
+    return "".join(o.get("text", "") for o in outputs)
+
+
+@pytest.mark.parametrize("name", ["quickstart.ipynb"])
+def test_notebook_executes(name, tmp_path):
+    text = executed_text(name, tmp_path, timeout=300)
     assert "u_t = 0.07*u_xx - 1.3*u*u_x" in text
 
 
-WEATHER_DATA = [
-    Path(__file__).resolve().parents[2] / "shared" / "data" / sub
-    for sub in ("era5", "smhi-45towns", "smhi-csv")
-]
+WEATHER_DATA = [shared_data_dir() / sub for sub in ("era5", "smhi-45towns", "smhi-csv")]
 
 
 @pytest.mark.skipif(
@@ -34,13 +37,7 @@ WEATHER_DATA = [
     reason="the shared weather data (../shared/data/era5, smhi-45towns, smhi-csv) is absent",
 )
 def test_weather_notebook_executes(tmp_path):
-    nb = nbformat.read(NOTEBOOKS / "weather.ipynb", as_version=4)
-    NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    text = "".join(o.get("text", "") for o in outputs)
+    text = executed_text("weather.ipynb", tmp_path, timeout=600)
     assert "Falsterbo A" in text and "'Y'" in text
     assert "T_t = " in text and "km" in text and "/days" in text  # the towns, in km and days
     assert "t2m_t = " in text and "K/h" in text  # ERA5, in K and hours
