@@ -140,15 +140,19 @@ def find(
     ] = None,
     holdout: Annotated[
         str | None,
-        typer.Option(help="Leave the end out for `discover validate`: last:P% or last:N steps."),
-    ] = None,
-    preset: Annotated[
-        str | None,
         typer.Option(
-            help="Settings for a kind of data: 'weather' (lat/lon -> km, time -> h or days, "
-            "linear 2nd-order library, diurnal/annual forcing harmonics)."
+            help="Leave data out for `discover validate`: last:P% or last:N steps, and/or "
+            "stations:P% or stations:N (station data), e.g. last:20%,stations:9."
         ),
     ] = None,
+    preset: Annotated[
+        str,
+        typer.Option(
+            help="Settings for a kind of data: 'weather' (lat/lon -> km, time -> h or days, "
+            "linear 2nd-order library, diurnal/annual forcing harmonics, fd on grids), 'none', "
+            "or 'auto': weather for data on latitude/longitude."
+        ),
+    ] = "auto",
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
@@ -202,6 +206,10 @@ def find(
         holdout=holdout,
         preset=preset,
     )
+    if result.settings.get("preset"):
+        why = result.settings.get("preset_reason", "")
+        off = "; --preset none turns it off" if why.startswith("auto") else ""
+        typer.echo(f"preset {result.settings['preset']} ({why}{off})")
     for eq in result.equations:
         typer.echo(eq.summary())
     if result.transform is not None:

@@ -38,7 +38,16 @@ from . import __version__
 from .differentiate import METHODS, differentiate
 from .equation import Equation, TermEstimate
 from .interpolate import NeuralInterpolant
-from .io import DataError, Samples, Transform, load, split_holdout, transform
+from .io import (
+    DEGREE_UNITS,
+    DataError,
+    Samples,
+    Transform,
+    hours_per,
+    load,
+    split_holdout,
+    transform,
+)
 from .library import Library
 from .regress import check_regressor
 from .select import (
@@ -275,6 +284,34 @@ def _fit_interpolant(samples: Samples, settings: dict, noise: float | None) -> N
     return best
 
 
+def choose_preset(samples: Samples, preset: str | None) -> tuple[str | None, str]:
+    """The preset to apply (None for none) and why: ``auto`` takes ``weather`` for data on
+    latitude/longitude.
+
+    >>> import numpy as np, xarray as xr
+    >>> from discover.io import load
+    >>> ds = xr.Dataset({"T": (("time", "lat"), np.ones((6, 5)).cumsum(0), {"units": "K"})},
+    ...     coords={"time": ("time", np.arange(6.0), {"units": "hours"}),
+    ...             "lat": ("lat", np.arange(50.0, 55), {"units": "degrees_north"})})
+    >>> choose_preset(load(ds, "T"), "auto")
+    ('weather', 'auto: coordinates lat in degrees')
+    """
+    if preset in (None, "none"):
+        return None, "none"
+    if preset == "auto":
+        geo = [c for c in samples.space if samples.units.get(c) in DEGREE_UNITS]
+        if not geo:
+            return None, "auto: no latitude/longitude"
+        if hours_per(samples.units.get("t") or samples.time_unit) is None:
+            return None, "auto: latitude/longitude, but time has no unit of hours or days"
+        return "weather", f"auto: coordinates {', '.join(geo)} in degrees"
+    if preset not in PRESETS:
+        raise DataError(
+            f"unknown preset '{preset}'; valid presets: auto, none, {', '.join(PRESETS)}"
+        )
+    return preset, "chosen"
+
+
 def _strong(library: Library, table: dict[str, np.ndarray]) -> dict:
     """Field -> (design matrix, time derivative) from a table of derivatives at points."""
     X = library.matrix(table)
@@ -424,7 +461,7 @@ def find(
     units: dict[str, str] | None = None,
     scale: dict[str, tuple[float, float]] | None = None,
     holdout: str | None = None,
-    preset: str | None = None,
+    preset: str | None = "auto",
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -479,7 +516,9 @@ def find(
         Leave the end of the record out of the discovery, e.g. ``"last:20%"`` or
         ``"last:10"`` (time steps), so that :func:`discover.validate.validate` can test the
         equation on data it never saw; recorded in the settings.
-    preset : {"weather"}, optional
+    preset : {"auto", "weather", "none"}
+        ``auto`` (the default) takes ``weather`` for data on latitude/longitude (degree
+        units) and none otherwise; the choice is recorded in the settings and printed.
         A bundle of declared settings for a kind of data (:mod:`discover.weather`): units
         (lat/lon → km, time → h or days), library (linear, second order) and forcing
         harmonics.  ``units`` and ``extra`` given here are added to (and win over) the
@@ -514,17 +553,20 @@ def find(
         if var is None:
             raise DataError("no variable given; name the field with var= / --var")
         samples = load(data, var, time=time, coords=coords, time_unit=time_unit)
-    holdout_from = None
+    held: dict[str, Any] = {"start": None, "stations": None}
     if holdout:
-        samples, holdout_from = split_holdout(samples, holdout)
+        samples, held = split_holdout(samples, holdout)
+    preset, why = choose_preset(samples, preset)
     if preset is not None:
-        if preset not in PRESETS:
-            raise DataError(f"unknown preset '{preset}'; valid presets: {', '.join(PRESETS)}")
         chosen = PRESETS[preset](samples)
         units = {**chosen["units"], **(units or {})}
         extra = [*chosen["extra"], *(e for e in extra if e not in chosen["extra"])]
         max_order = min(max_order, chosen["max_order"])
         degree = min(degree, chosen["degree"])
+        if method == "auto" and chosen.get("method"):
+            method = chosen["method"]
+            why += f"; method {method} ({chosen['method_reason']})"
+        logger.info("preset %s: %s", preset, why)
     tr = None
     if units or scale:
         samples, tr = transform(samples, units, scale=scale)
@@ -710,8 +752,10 @@ def find(
         "noise_estimate": noise,
         "units": dict(units or {}),
         "preset": preset,
+        "preset_reason": why,
         "scale": {k: list(v) for k, v in (scale or {}).items()},
         "holdout": holdout,
-        "holdout_start": holdout_from,
+        "holdout_start": held["start"],
+        "holdout_stations": held["stations"],
     }
     return Discovery(equations, paths, library, samples, settings, diagnostics, tr)

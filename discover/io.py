@@ -52,6 +52,7 @@ __all__ = [
     "Samples",
     "Transform",
     "holdout_start",
+    "holdout_stations",
     "load",
     "open_dataset",
     "parse_holdout",
@@ -664,45 +665,57 @@ def hours_per(unit: str | None) -> float | None:
     return factor / 3600 if kind == "time" else None
 
 
-HOLDOUT_KINDS = ("last",)
+HOLDOUT_KINDS = ("last", "stations")
 
 
-def parse_holdout(spec: str) -> tuple[str, float | int]:
-    """Read a hold-out: ``last:20%`` (a fraction of the time steps) or ``last:12`` (steps).
+def parse_holdout(spec: str) -> dict[str, float | int]:
+    """Read a hold-out: ``last:20%`` (a fraction of the time steps) or ``last:12`` (steps),
+    ``stations:20%`` or ``stations:9`` (stations chosen at random, station data only), or
+    both, comma-separated.
 
     >>> parse_holdout("last:20%")
-    ('last', 0.2)
-    >>> parse_holdout("last:5")
-    ('last', 5)
+    {'last': 0.2}
+    >>> parse_holdout("last:5,stations:20%")
+    {'last': 5, 'stations': 0.2}
     """
-    kind, _, amount = str(spec).partition(":")
-    if kind not in HOLDOUT_KINDS or not amount:
-        raise DataError(
-            f"cannot read the hold-out '{spec}'; write last:P% (the last P percent of the "
-            "time steps) or last:N (the last N steps)"
-        )
-    try:
-        if amount.endswith("%"):
-            frac = float(amount[:-1]) / 100
-            if not 0 < frac < 1:
+    out: dict[str, float | int] = {}
+    for part in str(spec).split(","):
+        kind, _, amount = part.strip().partition(":")
+        if kind not in HOLDOUT_KINDS or not amount or kind in out:
+            raise DataError(
+                f"cannot read the hold-out '{spec}'; write last:P% (the last P percent of the "
+                "time steps) or last:N (the last N steps), optionally with stations:P% or "
+                "stations:N (e.g. last:20%,stations:9)"
+            )
+        try:
+            if amount.endswith("%"):
+                frac = float(amount[:-1]) / 100
+                if not 0 < frac < 1:
+                    raise ValueError
+                out[kind] = frac
+                continue
+            n = int(amount)
+            if n < 1:
                 raise ValueError
-            return kind, frac
-        n = int(amount)
-        if n < 1:
-            raise ValueError
-        return kind, n
-    except ValueError:
-        raise DataError(
-            f"cannot read the hold-out amount '{amount}'; give a percentage in (0, 100), "
-            "e.g. last:20%, or a whole number of steps, e.g. last:10"
-        ) from None
+            out[kind] = n
+        except ValueError:
+            raise DataError(
+                f"cannot read the hold-out amount '{amount}'; give a percentage in (0, 100), "
+                f"e.g. {kind}:20%, or a whole number, e.g. {kind}:10"
+            ) from None
+    return out
+
+
+def _count(amount: float | int, n: int) -> int:
+    return int(np.ceil(amount * n - 1e-9)) if isinstance(amount, float) else int(amount)
 
 
 def holdout_start(times: np.ndarray, spec: str) -> int:
-    """Index of the first held-out time among the sorted unique ``times``."""
-    _, amount = parse_holdout(spec)
+    """Index of the first held-out time among the sorted unique ``times`` (``last:`` part;
+    the last 20% where ``spec`` holds out stations only)."""
+    amount = parse_holdout(spec).get("last", 0.2)
     n = len(times)
-    held = int(np.ceil(amount * n - 1e-9)) if isinstance(amount, float) else amount
+    held = _count(amount, n)
     if held < 1 or n - held < 2:
         raise DataError(
             f"the hold-out '{spec}' leaves {n - held} of {n} time steps to learn from; "
@@ -711,16 +724,61 @@ def holdout_start(times: np.ndarray, spec: str) -> int:
     return n - held
 
 
-def split_holdout(samples: Samples, spec: str) -> tuple[Samples, float]:
-    """The samples before the held-out window, and the window's first time."""
-    times = np.unique(samples.points[:, 0])
-    cut = times[holdout_start(times, spec)]
-    keep = samples.points[:, 0] < cut
+#: seed of the random choice of held-out stations (the same stations on every run)
+HOLDOUT_SEED = 0
+
+
+def station_positions(samples: Samples) -> np.ndarray:
+    """The distinct station positions of station data, sorted (rows of ``points[:, 1:]``)."""
+    return np.unique(samples.points[:, 1:], axis=0)
+
+
+def holdout_stations(samples: Samples, amount: float | int) -> np.ndarray:
+    """Positions of the stations held out by ``stations:P%`` / ``stations:N``: a seeded
+    random choice, so that find and validate agree without being told."""
+    if samples.layout != "station":
+        raise DataError(
+            f"a stations: hold-out needs station data, but the layout is '{samples.layout}'; "
+            "hold out time only (last:P%)"
+        )
+    pos = station_positions(samples)
+    k = _count(amount, len(pos))
+    if k < 1 or len(pos) - k < 3:
+        raise DataError(
+            f"the hold-out stations:{amount} leaves {len(pos) - k} of {len(pos)} stations to "
+            "learn from; at least 3 are needed"
+        )
+    pick = np.random.default_rng(HOLDOUT_SEED).choice(len(pos), k, replace=False)
+    return pos[np.sort(pick)]
+
+
+def at_positions(samples: Samples, positions: np.ndarray) -> np.ndarray:
+    """Which samples lie at one of ``positions`` (exact station positions)."""
+    pts = np.ascontiguousarray(samples.points[:, 1:])
+    want = {tuple(r) for r in np.asarray(positions, dtype=float).reshape(-1, pts.shape[1])}
+    return np.fromiter((tuple(r) in want for r in pts), bool, len(pts))
+
+
+def split_holdout(samples: Samples, spec: str) -> tuple[Samples, dict[str, Any]]:
+    """The samples left to learn from, and what was held out: ``start`` (the first held-out
+    time, or None) and ``stations`` (held-out station positions, or None)."""
+    parts = parse_holdout(spec)
+    keep = np.ones(samples.n_samples, bool)
     grid = samples.grid
-    if grid is not None:
-        grid = grid.sel(t=grid["t"] < cut)
+    info: dict[str, Any] = {"start": None, "stations": None}
+    if "last" in parts:
+        times = np.unique(samples.points[:, 0])
+        cut = float(times[holdout_start(times, spec)])
+        keep &= samples.points[:, 0] < cut
+        if grid is not None:
+            grid = grid.sel(t=grid["t"] < cut)
+        info["start"] = cut
+    if "stations" in parts:
+        held = holdout_stations(samples, parts["stations"])
+        keep &= ~at_positions(samples, held)
+        info["stations"] = held.tolist()
     train = replace(samples, points=samples.points[keep], values=samples.values[keep], grid=grid)
-    return train, float(cut)
+    return train, info
 
 
 def unit_conversion(old: str, new: str) -> tuple[float, float]:
@@ -742,7 +800,7 @@ def unit_conversion(old: str, new: str) -> tuple[float, float]:
 
 #: mean Earth radius (IUGG), metres, for the local projection of lat/lon
 EARTH_RADIUS = 6371008.8
-_DEGREE_UNITS = {
+DEGREE_UNITS = {
     "degrees_north": "lat",
     "degree_north": "lat",
     "degrees_N": "lat",
@@ -807,7 +865,7 @@ def _projection(
 ) -> tuple[tuple[float, float], str | None]:
     """``(factor, offset)`` of the local equirectangular projection of a lat/lon coordinate
     to the length unit ``target``, centred on the data, and the new symbol (``y``/``x``)."""
-    kind = _DEGREE_UNITS[unit] or {"lat": "lat", "lon": "lon"}.get(sym)
+    kind = DEGREE_UNITS[unit] or {"lat": "lat", "lon": "lon"}.get(sym)
     if kind is None:
         raise DataError(
             f"'{sym}' is in '{unit}' but neither latitude nor longitude; give its units "
@@ -821,7 +879,7 @@ def _projection(
         lats = [
             c
             for c in samples.coords
-            if _DEGREE_UNITS.get(samples.units.get(c, ""), "") == "lat" or c == "lat"
+            if DEGREE_UNITS.get(samples.units.get(c, ""), "") == "lat" or c == "lat"
         ]
         if not lats:
             raise DataError(
@@ -888,7 +946,7 @@ def transform(
             )
         before[sym] = old
         after[sym] = new
-        if old in _DEGREE_UNITS and sym in samples.coords and UNITS.get(new, ("",))[0] == "length":
+        if old in DEGREE_UNITS and sym in samples.coords and UNITS.get(new, ("",))[0] == "length":
             maps[sym], newsym = _projection(samples, sym, old, new)
             if newsym is not None and newsym not in known and newsym not in renames.values():
                 renames[sym] = newsym

@@ -38,7 +38,15 @@ import numpy as np
 import xarray as xr
 
 from .equation import Equation
-from .io import DataError, Samples, holdout_start, hours_per, load
+from .io import (
+    DataError,
+    Samples,
+    at_positions,
+    holdout_start,
+    hours_per,
+    load,
+)
+from .library import parse_symbol
 from .solve import get_solver
 from .solve.problem import Problem, grid_domain
 
@@ -48,12 +56,20 @@ logger = logging.getLogger(__name__)
 
 #: baselines every validation reports (and "climatology" for sub-daily records)
 BASELINES = ("persistence", "trend")
+#: suffix of the scores at the stations the discovery never saw
+HELD_OUT = " @ held-out stations"
 _LABELS = {
     "equation": "equation",
     "persistence": "persistence",
     "trend": "linear trend",
     "climatology": "climatology",
 }
+
+
+def _label(key: str) -> str:
+    """``"persistence @ held-out stations"`` -> ``"persistence, held-out stations"``."""
+    base = key.removesuffix(HELD_OUT)
+    return _LABELS.get(base, base) + (", held-out stations" if base != key else "")
 
 
 def _relative(pred: np.ndarray, data: np.ndarray) -> float:
@@ -129,11 +145,12 @@ class Validation:
     def table(self) -> str:
         """A plain-text table of the errors."""
         unit = self.samples.units.get(self.samples.fields[0], "")
+        w = max(14, *(len(_label(k)) + 2 for k in self.errors))
         lines = [
-            f"{'model':<14}{'rel. L2':>10}{'RMSE':>12}" + (f" [{unit}]" if unit else ""),
+            f"{'model':<{w}}{'rel. L2':>10}{'RMSE':>12}" + (f" [{unit}]" if unit else ""),
         ]
         for k in self.errors:
-            lines.append(f"{_LABELS[k]:<14}{self.errors[k]:>10.3g}{self.rmse[k]:>12.3g}")
+            lines.append(f"{_label(k):<{w}}{self.errors[k]:>10.3g}{self.rmse[k]:>12.3g}")
         return "\n".join(lines)
 
     def at_leads(self, leads: Sequence[float]) -> dict[str, list[float]]:
@@ -155,10 +172,11 @@ class Validation:
         got = self.at_leads(leads)
         labels = list(labels or [f"{x:g}" for x in leads])
         unit = self.samples.units.get(self.samples.fields[0], "")
-        lines = [f"{'RMSE' + (f' [{unit}]' if unit else ''):<18}" + "".join(
+        w = max(18, *(len(_label(k)) + 2 for k in self.errors))
+        lines = [f"{'RMSE' + (f' [{unit}]' if unit else ''):<{w}}" + "".join(
             f"{lab:>10}" for lab in labels)]  # fmt: skip
         for k in self.errors:
-            lines.append(f"{_LABELS[k]:<18}" + "".join(f"{v:>10.3g}" for v in got[k]))
+            lines.append(f"{_label(k):<{w}}" + "".join(f"{v:>10.3g}" for v in got[k]))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -170,6 +188,10 @@ class Validation:
             f"in {i['seconds']:.1f} s"
         )
         verdict = f"the equation's error is {self.ratio:.3g}× smaller than persistence's"
+        if "equation" + HELD_OUT in self.errors:
+            e, p = self.errors["equation" + HELD_OUT], self.errors["persistence" + HELD_OUT]
+            n = len(i.get("holdout_stations", []))
+            verdict += f" ({p / e:.3g}× at the {n} stations the discovery never saw)"
         return "\n".join([head, *i["equations"], self.table(), verdict])
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,6 +217,8 @@ class Validation:
         import matplotlib.pyplot as plt
 
         s = self.samples
+        if s.layout == "station":
+            return _plot_stations(self, path, plt)
         f = s.fields[0]
         space = [c for c in self.data[f].dims if c != "t"]
 
@@ -255,6 +279,46 @@ class Validation:
             fig.savefig(path, dpi=110)
             plt.close(fig)
         return fig
+
+
+def _plot_stations(v: Validation, path: str | Path | None, plt: Any):
+    s = v.samples
+    f = s.fields[0]
+    name = s.names.get(f, f)
+    unit = s.units.get(f, "")
+    tunit = s.units.get("t") or s.time_unit or ""
+    data, sol = v.data[name], v.solution[name]
+    held = np.asarray(v.data["held_out"].values, bool)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+    ax = axes[0]  # time series at up to four stations, held-out ones first
+    order = [*np.flatnonzero(held), *np.flatnonzero(~held)]
+    order = [k for k in order if np.isfinite(sol.values[:, k]).any()][:4]
+    t = v.data["t"].values
+    for j, k in enumerate(order):
+        where = ", ".join(f"{c} {v.data[c].values[k]:.4g}" for c in v.data.coords
+                          if c not in ("t", "held_out"))  # fmt: skip
+        tag = " (held out)" if held[k] else ""
+        ax.plot(t, data.values[:, k], "o", color=f"C{j}", markersize=3)
+        ax.plot(t, sol.values[:, k], "-", color=f"C{j}", label=f"{where}{tag}")
+    ax.set_xlabel(f"t [{tunit}]" if tunit else "t")
+    ax.set_ylabel(f"{name} [{unit}]" if unit else name)
+    ax.set_title("stations: data (dots) and re-solved equation (lines)")
+    ax.legend(fontsize=7)
+    ax = axes[1]  # RMSE against lead time
+    lead = np.asarray(v.per_time_rmse["t"]) - v.info["t_start"]
+    for k in v.errors:
+        style = "--" if k.endswith(HELD_OUT) else "-"
+        ax.plot(lead, v.per_time_rmse[k], style, marker="o", markersize=3, label=_label(k))
+    ax.set_xlabel(f"lead time [{tunit}]" if tunit else "lead time")
+    ax.set_ylabel(f"RMSE [{unit}]" if unit else "RMSE")
+    ax.set_title("error against lead time")
+    ax.legend(fontsize=7)
+    ax.grid(True, alpha=0.3)
+    fig.suptitle(v.info["equations"][0], fontsize=10)
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
 
 
 def parse_leads(spec: str, unit: str | None) -> tuple[list[float], list[str]]:
@@ -466,6 +530,240 @@ def solve_from_data(
     return sol, ds
 
 
+def _station_table(samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Station data as ``(times, positions, values[t, station, field])``, gaps as NaN."""
+    times = np.unique(samples.points[:, 0])
+    pos, inv = np.unique(samples.points[:, 1:], axis=0, return_inverse=True)
+    table = np.full((len(times), len(pos), len(samples.fields)), np.nan)
+    table[np.searchsorted(times, samples.points[:, 0]), inv.ravel()] = samples.values
+    return times, pos, table
+
+
+def _spatial_terms(equations: Sequence[Equation], samples: Samples) -> list[str]:
+    """The spatial derivatives the equations use (none: ODEs in time); a DataError for a
+    symbol the data does not give."""
+    spatial = []
+    for e in equations:
+        for sym in map(str, e.rhs_expr.free_symbols):
+            d = parse_symbol(sym, e.fields, e.coords)
+            if d is not None and any(d.orders):
+                spatial.append(sym)
+            elif d is None and sym not in samples.coords:
+                raise DataError(
+                    f"the equation of {e.lhs} uses {sym}, which the station data does not give "
+                    f"(its coordinates are {', '.join(samples.coords)})"
+                )
+    return sorted(set(spatial))
+
+
+def _ode_rhs(equations: Sequence[Equation], samples: Samples):
+    """``f(t, u[field, station], position[coord, station])`` of equations without spatial
+    derivatives."""
+    import sympy as sp
+
+    args = [sp.Symbol(f) for f in samples.fields] + [sp.Symbol(c) for c in samples.coords]
+    fn = sp.lambdify(args, [e.rhs_expr for e in equations], modules="numpy")
+    space = samples.space
+
+    def rhs(t: float, u: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        out = fn(*u, np.full(u.shape[1:], t), *(pos[i] for i in range(len(space))))
+        return np.stack([np.broadcast_to(np.asarray(o, float), u.shape[1:]) for o in out])
+
+    return rhs
+
+
+def _solve_ode_at_stations(
+    equations: Sequence[Equation], samples: Samples, pos: np.ndarray, u0: np.ndarray,
+    wt: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
+    """Each station's own ODE from its value ``u0[station, field]`` (NaN where it has none)."""
+    from scipy.integrate import solve_ivp
+
+    rhs = _ode_rhs(equations, samples)
+    ok = np.all(np.isfinite(u0), axis=1)
+    nf, ns = u0.shape[1], int(ok.sum())
+    pos_ok = pos[ok].T
+    sol = solve_ivp(
+        lambda t, y: rhs(t, y.reshape(nf, ns), pos_ok).ravel(),
+        (wt[0], wt[-1]),
+        u0[ok].T.ravel(),
+        t_eval=wt,
+        method="LSODA",
+        rtol=1e-8,
+        atol=1e-10,
+    )
+    if not sol.success:
+        raise DataError(f"the ODE solve at the stations failed: {sol.message}")
+    pred = np.full((len(wt), len(pos), nf), np.nan)
+    pred[:, ok] = sol.y.reshape(nf, ns, len(wt)).transpose(2, 1, 0)
+    return pred, {"method": "LSODA at each station", "rtol": 1e-8}
+
+
+#: points per side of the grid a PDE is solved on between stations
+STATION_GRID = 48
+
+
+def _solve_pde_at_stations(
+    equations: Sequence[Equation], samples: Samples, pos: np.ndarray, u0: np.ndarray,
+    wt: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
+    """Spread the stations' state at the start onto a grid over their bounding box
+    (thin-plate spline, clipped to the stations' range), solve there with the walls held at
+    their initial values (no future data enters); the forecast at a station is its own value
+    at the start plus the solution's change there since the start, so that the spreading's
+    error at the stations does not enter the forecast."""
+    from scipy.interpolate import RBFInterpolator
+
+    space = list(samples.space)
+    lo, hi = pos.min(axis=0), pos.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    axes = [np.linspace(lo[i] - 0.02 * span[i], hi[i] + 0.02 * span[i], STATION_GRID)
+            for i in range(len(space))]  # fmt: skip
+    mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(space))
+    shape = (STATION_GRID,) * len(space)
+    init = {}
+    for k, f in enumerate(samples.fields):
+        ok = np.isfinite(u0[:, k])
+        if ok.sum() < len(space) + 2:
+            raise DataError(
+                f"only {int(ok.sum())} stations have a value of {f} at t = {wt[0]:g}, where the "
+                "solve starts; too few to spread over the region"
+            )
+        rbf = RBFInterpolator(pos[ok] / span, u0[ok, k], kernel="thin_plate_spline")
+        vals = np.clip(rbf(mesh / span), u0[ok, k].min(), u0[ok, k].max())
+        init[f] = vals.reshape(shape)
+    dims = ("t", *space)
+    window = xr.Dataset(
+        {f: (dims, np.broadcast_to(v, (len(wt), *shape))) for f, v in init.items()},
+        coords={"t": wt, **dict(zip(space, axes, strict=True))},
+    )
+    problem = _problem(equations, samples, window, (), "initial", wt)
+    sol = get_solver("classical").solve(problem)
+    grid = sol.dataset if sol.dataset is not None else sol.on_grid()
+    at = {c: xr.DataArray(pos[:, i], dims="station") for i, c in enumerate(space)}
+    change = np.stack(
+        [grid[f].interp(t=wt, **at).transpose("t", "station").values for f in samples.fields],
+        axis=-1,
+    )
+    pred = u0[None] + (change - change[:1])  # each station's own start plus the change
+    info = {
+        "method": f"{sol.info.get('method', 'classical')} on a {'x'.join(map(str, shape))} grid "
+        "between the stations (thin-plate spline start, walls held; each station's value at "
+        "the start plus the solution's change there)",
+    }
+    return pred, info
+
+
+def _validate_stations(
+    equations: Sequence[Equation], samples: Samples, record: Mapping[str, Any], holdout: str | None
+) -> Validation:
+    """Re-solve at the stations from their state at the start of the held-out window: an
+    ODE at each station, a PDE on a grid between them; the stations the discovery never saw
+    (``holdout_stations``) are scored apart."""
+    import time as _time
+
+    settings = record.get("settings", {})
+    eq_fields = [e.lhs.split("_")[0] for e in equations]
+    if sorted(eq_fields) != sorted(samples.fields):
+        raise DataError(
+            f"the result has equations for {', '.join(eq_fields)} but the data gives "
+            f"{', '.join(samples.fields)}; name the same fields with --var"
+        )
+    by_field = {e.lhs.split("_")[0]: e for e in equations}
+    equations = [by_field[f] for f in samples.fields]
+    spatial = _spatial_terms(equations, samples)
+    holdout = holdout or settings.get("holdout") or "last:20%"
+    times, pos, table = _station_table(samples)
+    i0 = holdout_start(times, holdout)
+    start = i0 - 1
+    held_pos = np.asarray(settings.get("holdout_stations") or [], float)
+    is_held = np.zeros(len(pos), bool)
+    if held_pos.size:
+        probe = Samples(samples.fields, samples.coords, np.c_[np.zeros(len(pos)), pos],
+                        np.zeros((len(pos), 1)), "station")  # fmt: skip
+        is_held = at_positions(probe, held_pos)
+    u0 = table[start]  # (station, field)
+    if not np.all(np.isfinite(u0), axis=1).any():
+        raise DataError(
+            f"no station has a value at t = {times[start]:g}, where the solve starts; "
+            "choose another hold-out"
+        )
+    wt = times[start:]
+    t0 = _time.perf_counter()
+    solve = _solve_pde_at_stations if spatial else _solve_ode_at_stations
+    pred, solver_info = solve(equations, samples, pos, u0, wt)
+    seconds = _time.perf_counter() - t0
+    ns = int(np.isfinite(pred[-1, :, 0]).sum())
+    data = table[start:]
+    models: dict[str, np.ndarray] = {"equation": pred}
+    models["persistence"] = np.broadcast_to(data[0], data.shape)
+    w = min(start + 1, max(2, len(times) - i0 + 1))
+    tt = times[start - w + 1 : start + 1]
+    past = table[start - w + 1 : start + 1].reshape(len(tt), -1)
+    trend = np.full(data.shape, np.nan).reshape(len(wt), -1)
+    fit = np.all(np.isfinite(past), axis=0)
+    if fit.any():
+        slope, icept = np.polyfit(tt - tt[-1], past[:, fit], 1)
+        trend[:, fit] = icept[None] + slope[None] * (wt - tt[-1])[:, None]
+    models["trend"] = trend.reshape(data.shape)
+    names = samples.names
+    dims = ("t", "station")
+    pos_coords = {names.get(c, c): ("station", pos[:, i]) for i, c in enumerate(samples.space)}
+    grid = xr.Dataset(
+        {f: (dims, table[..., k]) for k, f in enumerate(samples.fields)},
+        coords={"t": times, **pos_coords},
+    )
+    clim = _climatology(grid, samples, start, wt)
+    if clim is not None:
+        models["climatology"] = np.stack([clim[f] for f in samples.fields], axis=-1)
+    groups = {"": np.ones(len(pos), bool)}
+    if is_held.any():
+        groups[HELD_OUT] = is_held
+    errors, rmse, per_time, per_time_rmse = {}, {}, {"t": list(wt[1:])}, {"t": list(wt[1:])}
+    for suffix, sel in groups.items():
+        for name, m in models.items():
+            key = name + suffix
+            p_all, d_all = m[1:, sel].ravel(), data[1:, sel].ravel()
+            errors[key] = _relative(p_all, d_all)
+            rmse[key] = _rmse(p_all, d_all)
+            per_time[key] = [_relative(m[k, sel], data[k, sel]) for k in range(1, len(wt))]
+            per_time_rmse[key] = [_rmse(m[k, sel], data[k, sel]) for k in range(1, len(wt))]
+    coords = {"t": wt, **pos_coords, "held_out": ("station", is_held)}
+    as_ds = lambda arr: xr.Dataset(  # noqa: E731
+        {names.get(f, f): (dims, arr[..., k]) for k, f in enumerate(samples.fields)},
+        coords=coords,
+    )
+    info = {
+        "holdout": holdout,
+        "t_start": float(times[start]),
+        "t_end": float(times[-1]),
+        "n_held_out": int(len(times) - i0),
+        "solver": "classical" if spatial else "ode",
+        "solver_info": solver_info,
+        "seconds": seconds,
+        "periodic": [],
+        "equations": [str(e) for e in equations],
+        "data": {
+            "file": samples.source,
+            "var": ",".join(samples.names.get(f, f) for f in samples.fields),
+        },
+        "trend_window": int(w),
+        "n_stations": len(pos),
+        "n_stations_started": ns,
+        "holdout_stations": pos[is_held].tolist(),
+    }
+    return Validation(
+        errors=errors,
+        rmse=rmse,
+        per_time=per_time,
+        per_time_rmse=per_time_rmse,
+        solution=as_ds(pred),
+        data=as_ds(data),
+        info=info,
+        samples=samples,
+    )
+
+
 def validate(
     result: Any,
     data: str | Path | xr.Dataset,
@@ -512,10 +810,12 @@ def validate(
     if "t" in record.get("transform", {}):  # found in other units: load in the data's own
         time_unit = record["transform"]["t"].get("from") or "days"
     samples = load(data, var, time_unit=time_unit)
+    if samples.layout == "station":
+        return _validate_stations(equations, samples, record, holdout)
     if samples.grid is None:
         raise DataError(
-            f"validation re-solves on a grid, but the data's layout is '{samples.layout}'; "
-            "give gridded data"
+            f"validation re-solves on a grid or at stations, but the data's layout is "
+            f"'{samples.layout}'; give gridded or station data"
         )
     eq_fields = [e.lhs.split("_")[0] for e in equations]
     if sorted(eq_fields) != sorted(samples.fields):

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .io import _DEGREE_UNITS, DataError, Samples, hours_per
+from .io import DEGREE_UNITS, DataError, Samples, hours_per
 
 __all__ = ["PRESETS", "weather_settings"]
 
@@ -43,7 +43,8 @@ ANNUAL_SPAN_DAYS = 300.0
 
 def weather_settings(samples: Samples) -> dict[str, Any]:
     """The settings of the weather preset for these samples: ``units``, ``extra``,
-    ``max_order``, ``degree`` (see the module notes)."""
+    ``max_order``, ``degree`` (see the module notes), and on a grid ``method`` ("fd",
+    what ``method="auto"`` becomes) with ``method_reason``."""
     t_unit = samples.units.get("t") or samples.time_unit
     hours = hours_per(t_unit)
     if hours is None:
@@ -60,7 +61,7 @@ def weather_settings(samples: Samples) -> dict[str, Any]:
     hourly = step_h < 12
     units: dict[str, str] = {"t": "h" if hourly else "days"}
     for c in samples.coords:
-        if c != "t" and samples.units.get(c) in _DEGREE_UNITS:
+        if c != "t" and samples.units.get(c) in DEGREE_UNITS:
             units[c] = "km"
     lengths = [c for c in samples.coords if c != "t" and c not in units]
     if lengths and any(c in ("lat", "lon") for c in lengths):
@@ -78,7 +79,13 @@ def weather_settings(samples: Samples) -> dict[str, Any]:
     extra = [sp.sstr(sp.sympify(e)) for e in extra]
     # linear: the fields themselves, their derivatives and the constant (degree 0 keeps
     # products such as T*T_x out; the fields enter as extra terms)
-    return {"units": units, "extra": [*samples.fields, *extra], "max_order": 2, "degree": 0}
+    out = {"units": units, "extra": [*samples.fields, *extra], "max_order": 2, "degree": 0}
+    if samples.grid is not None:  # what ``method="auto"`` becomes
+        out["method"] = "fd"
+        # analyses, reanalyses and model output: the 4th-difference noise estimate measures
+        # real small-scale weather there, not noise
+        out["method_reason"] = "gridded weather fields are smooth at the grid scale"
+    return out
 
 
 #: preset name -> function of the samples giving find's settings

@@ -52,8 +52,9 @@ def burgers_result(burgers, tmp_path_factory) -> Path:
 
 
 def test_holdout_specs():
-    assert parse_holdout("last:20%") == ("last", 0.2)
-    assert parse_holdout("last:7") == ("last", 7)
+    assert parse_holdout("last:20%") == {"last": 0.2}
+    assert parse_holdout("last:7") == {"last": 7}
+    assert parse_holdout("stations:9, last:10%") == {"stations": 9, "last": 0.1}
     for bad in ("first:20%", "last:120%", "last:x", "last:0", "stations"):
         with pytest.raises(DataError, match="last:"):
             parse_holdout(bad)

@@ -23,6 +23,7 @@ from discover.weather import weather_settings
 runner = CliRunner()
 FALSTERBO = shared_data_dir() / "smhi-csv" / "smhi-opendata_1_52240_20200905_163726.csv"
 TOWNS = shared_data_dir() / "smhi-45towns" / "smhi_45towns_2014.nc"
+ERA5 = shared_data_dir() / "era5" / "era5_t2m_2019-03_uk.nc"
 
 POSITIONS = (
     "Tidsperiod (fr.o.m);Tidsperiod (t.o.m);Höjd (meter över havet);"
@@ -305,10 +306,11 @@ def test_swedish_towns_give_an_equation_in_km_and_days(tmp_path):
     tex = tmp_path / "towns.tex"
     res = runner.invoke(
         app,
-        ["find", str(TOWNS), "--var", "T", "--preset", "weather", "--json", str(out),
-         "--latex", str(tex), "--bootstrap", "0"],
+        ["find", str(TOWNS), "--var", "T", "--json", str(out), "--latex", str(tex),
+         "--bootstrap", "0"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
+    assert res.output.startswith("preset weather (auto: coordinates lat, lon in degrees")
     import json
 
     doc = json.loads(out.read_text())
@@ -317,3 +319,45 @@ def test_swedish_towns_give_an_equation_in_km_and_days(tmp_path):
     assert all(u.endswith("/days") for u in eq["coefficient_units"].values())
     assert "/days" in res.output
     assert_math_compiles(tex.read_text())
+
+
+@pytest.mark.skipif(not ERA5.exists(), reason=f"shared ERA5 file absent: {ERA5}")
+def test_era5_gives_an_equation_in_units_and_latex_with_the_plain_command(tmp_path):
+    """Done-when of issue #7: ``discover find era5.nc --var t2m --latex out.tex``."""
+    tex = tmp_path / "out.tex"
+    res = runner.invoke(app, ["find", str(ERA5), "--var", "t2m", "--latex", str(tex)])
+    assert res.exit_code == 0, res.output
+    first = res.output.splitlines()[0]
+    assert first.startswith("preset weather (auto:") and "method fd" in first
+    assert "K/h" in res.output and r"\mathrm{K}" in tex.read_text()
+    assert_math_compiles(tex.read_text())
+
+
+def test_the_preset_is_chosen_by_the_coordinates():
+    from discover.find import choose_preset
+
+    geo = load(_station_ds(1.0, 60), "T")
+    assert choose_preset(geo, "auto")[0] == "weather"
+    assert choose_preset(geo, "none") == (None, "none")
+    plain = xr.Dataset({"u": (("t", "x"), np.arange(48.0).reshape(6, 8) ** 2)},
+                       coords={"t": np.arange(6.0), "x": np.arange(8.0)})  # fmt: skip
+    assert choose_preset(load(plain, "u"), "auto")[0] is None
+    with pytest.raises(DataError, match="valid presets: auto, none, weather"):
+        choose_preset(geo, "climate")
+    r = discover.find(_forced(), "u", method="fd", max_order=1, degree=1, n_bootstrap=0)
+    assert r.settings["preset"] is None and r.transform is None
+
+
+@pytest.mark.skipif(not TOWNS.exists(), reason=f"shared SMHI towns file absent: {TOWNS}")
+def test_towns_are_forecast_at_stations_the_discovery_never_saw(tmp_path):
+    from discover.validate import validate
+
+    towns = xr.open_dataset(TOWNS)
+    r = discover.find(towns, "T", holdout="last:20%,stations:9", n_bootstrap=0)
+    held = r.settings["holdout_stations"]
+    assert len(held) == 9 and r.samples.n_samples < 36 * 62
+    v = validate(r, towns)
+    assert len(v.info["holdout_stations"]) == 9 and v.info["n_stations"] == 45
+    leads = v.at_leads([1.0, 2.0, 5.0])
+    for key in ("equation @ held-out stations", "persistence @ held-out stations"):
+        assert all(np.isfinite(leads[key])) and all(0 < e < 10 for e in leads[key])
