@@ -267,8 +267,11 @@ class Validation:
         axes[1, 0].set_title(f"error {when}")
         ax = axes[1, 1]
         t = self.per_time["t"]
-        for k, style in (("equation", "-o"), ("persistence", "--"), ("trend", ":")):
-            ax.semilogy(t, np.maximum(self.per_time[k], 1e-16), style, label=k, markersize=3)
+        styles = (("equation", "-o"), ("persistence", "--"), ("trend", ":"), ("climatology", "-."))
+        for k, style in ((k, st) for k, st in styles if k in self.per_time):
+            ax.semilogy(
+                t, np.maximum(self.per_time[k], 1e-16), style, label=_label(k), markersize=3
+            )
         ax.set_xlabel(label("t"))
         ax.set_ylabel("relative L2 error")
         ax.set_title(f"held-out error (equation {self.ratio:.3g}× below persistence)")
