@@ -12,7 +12,7 @@ from typing import Any
 from .cases import CASES
 from .methods import METHODS
 
-__all__ = ["cost_table", "highest_noise", "markdown", "plot", "read_csv", "summarize", "write_csv"]
+__all__ = ["append_csv", "cost_table", "highest_noise", "markdown", "plot", "read_csv", "summarize"]
 
 FIELDS = (
     "dataset",
@@ -31,11 +31,13 @@ FIELDS = (
 )
 
 
-def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    """One line per (dataset, noise, seed, method)."""
-    with open(path, "w", newline="") as f:
+def append_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """Add lines, one per (dataset, noise, seed, method), to ``path`` (header when new)."""
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
-        w.writeheader()
+        if new:
+            w.writeheader()
         for r in rows:
             w.writerow({k: (" ".join(v) if isinstance(v, list) else v) for k, v in r.items()})
 
@@ -88,7 +90,7 @@ def highest_noise(
 
 
 def read_csv(path: Path) -> list[dict[str, Any]]:
-    """The rows :func:`write_csv` wrote, with their types."""
+    """The rows :func:`append_csv` wrote, with their types."""
     rows = []
     with open(path, newline="") as f:
         for r in csv.DictReader(f):

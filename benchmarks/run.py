@@ -11,12 +11,19 @@ and ``errors.png`` (error against noise) to ``--out``, and prints the table.
 Cases run in ``--jobs`` worker processes (one by default) sharing the cores, so the wall
 times are those of a user's run on this machine.  Noise 0 is run once: every method is
 deterministic on clean data.
+
+``results.csv`` grows as cases finish, so a long run can stop and go on later:
+``--resume`` runs only the cases missing from ``--out``'s results, with the settings stored
+in its ``run.json``, and only while the code that decides the numbers (the Python files of
+``discover/``, ``datasets/``, ``benchmarks/``; ``pyproject.toml``, ``constraints.txt``) is
+the committed code that made them.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -30,7 +37,7 @@ from typing import Any
 
 from .cases import CASES, NOISE_LEVELS, noisy, unavailable
 from .methods import METHODS, THRESHOLDS, measure, score
-from .report import markdown, plot, read_csv, summarize, write_csv
+from .report import append_csv, markdown, plot, read_csv, summarize
 
 QUICK = {"datasets": ["burgers"], "noise": [0.0, 0.01, 0.10], "seeds": 1}
 
@@ -89,6 +96,54 @@ def _commit() -> str:
         return "unknown"
 
 
+#: what decides the numbers: the Python files under these folders, and these files
+CODE_DIRS = ("discover", "datasets", "benchmarks")
+CODE_FILES = ("pyproject.toml", "constraints.txt")
+
+
+def _code_version() -> str:
+    """A hash of the committed code that decides the numbers (:data:`CODE_DIRS`' Python
+    files and :data:`CODE_FILES`; results and notes beside them do not count), with
+    ``+changes`` when the working tree differs from it (such a run cannot be resumed)."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    paths = [*(f"{d}/*.py" for d in CODE_DIRS), *CODE_FILES]
+    try:
+        listing = git("ls-tree", "-r", "HEAD", "--", *CODE_DIRS, *CODE_FILES)
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", *paths)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown+changes"
+    code = [ln for ln in listing.splitlines() if ln.endswith((".py", *CODE_FILES))]
+    digest = hashlib.sha1("\n".join(code).encode()).hexdigest()[:12]
+    return digest + ("+changes" if dirty else "")
+
+
+#: the settings a resumed run takes from ``run.json``
+RESUMED = ("datasets", "noise", "seeds", "methods", "jobs")
+
+
+def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The stored meta of ``args.out``'s run, its settings copied into ``args``."""
+    meta_path, csv_path = args.out / "run.json", args.out / "results.csv"
+    if not meta_path.exists() or not csv_path.exists():
+        parser.error(f"--resume needs {meta_path} and {csv_path} of an earlier run")
+    meta = json.loads(meta_path.read_text())
+    code = _code_version()
+    if "+changes" in code or meta.get("code") != code:
+        parser.error(
+            f"{csv_path} was made by code {meta.get('code')}, but the code now is {code}; "
+            "its numbers would not compare: start a new run with another --out"
+        )
+    for key in RESUMED:
+        setattr(args, key, meta["settings"][key])
+    return meta
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -109,6 +164,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=Path("build/bench"), help="output folder")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with the unfinished run in --out (its settings; the same code only)",
+    )
+    parser.add_argument(
         "--table",
         type=Path,
         metavar="RESULTS_CSV",
@@ -125,6 +185,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"noise levels are fractions of std(u) in [0, 10), not {p}")
     if args.seeds < 1 or args.jobs < 1:
         parser.error("--seeds and --jobs must be at least 1")
+    args.meta = _resume(args, parser) if args.resume else None
     return args
 
 
@@ -144,24 +205,47 @@ def main(argv: list[str] | None = None) -> int:
     if not datasets:
         print("no dataset can run here", file=sys.stderr)
         return 2
+    csv_path = args.out / "results.csv"
+    done_rows = read_csv(csv_path) if args.resume else []
+    done = {(r["dataset"], r["noise"], r["seed"]) for r in done_rows}
     tasks = [
         (d, p, s)
         for d in datasets
         for p in sorted(args.noise, reverse=True)
         for s in range(min(args.seeds, CASES[d].max_seeds or args.seeds) if p else 1)
+        if (d, p, s) not in done
     ]
     tasks.sort(key=lambda task: -CASES[task[0]].cost * (task[1] > 0))  # long ones first
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)  # the workers inherit it before importing NumPy
     print(
-        f"{len(tasks)} runs ({len(datasets)} datasets, noise {args.noise}, {args.seeds} seeds) "
-        f"in {args.jobs} processes of {threads} thread(s)",
+        f"{len(tasks)} runs ({len(datasets)} datasets, noise {args.noise}, {args.seeds} seeds"
+        + (f"; {len(done)} done before" if done else "")
+        + f") in {args.jobs} processes of {threads} thread(s)",
         file=sys.stderr,
     )
-    commit = _commit()  # the code that runs, before any edit made while it runs
+    meta = args.meta or {
+        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": dt.date.today().isoformat(),
+        "commit": _commit(),  # the code that runs, before any edit made while it runs
+        "code": _code_version(),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "jobs": args.jobs,
+        "threads": threads,
+        "seeds": args.seeds,
+        "minutes": 0.0,
+        "methods": args.methods,
+        "settings": {k: getattr(args, k) for k in RESUMED},
+    }
+    meta["status"] = "running"
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.resume:
+        csv_path.unlink(missing_ok=True)
+    (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
     t0 = time.perf_counter()
-    rows: list[dict[str, Any]] = []
+    before = float(meta["minutes"])
+    rows: list[dict[str, Any]] = list(done_rows)
     with ProcessPoolExecutor(
         args.jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)
     ) as pool:
@@ -170,25 +254,19 @@ def main(argv: list[str] | None = None) -> int:
             d, p, s = futures[fut]
             got = fut.result()
             rows += got
+            append_csv(got, csv_path)
+            meta["minutes"] = round(before + (time.perf_counter() - t0) / 60, 1)
+            (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
             took = ", ".join(f"{r['method']} {r['wall_s']:.1f} s" for r in got)
             print(
                 f"[{i}/{len(tasks)} {time.perf_counter() - t0:6.0f} s] {d} {100 * p:g}% "
                 f"seed {s}: {took}",
                 file=sys.stderr,
             )
-    meta = {
-        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": dt.date.today().isoformat(),
-        "commit": commit,
-        "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "jobs": args.jobs,
-        "threads": threads,
-        "seeds": args.seeds,
-        "minutes": round((time.perf_counter() - t0) / 60, 1),
-        "methods": args.methods,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_csv(rows, args.out / "results.csv")
+    meta["status"] = "done"
+    meta["minutes"] = round(before + (time.perf_counter() - t0) / 60, 1)
+    if args.resume:
+        meta["resumed"] = meta.get("resumed", 0) + 1
     (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
     render(rows, meta, args.out)
     return 0
@@ -201,7 +279,9 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -> None:
     header = (
         f"`{meta['command'].strip()}`: {meta['date']}, commit {meta['commit']}, "
         f"{meta['machine']}, {meta['jobs']} process(es) of {meta['threads']} thread(s), "
-        f"{meta['seeds']} noise seed(s) per level, {meta['minutes']} min in all.\n\n"
+        f"{meta['seeds']} noise seed(s) per level, {meta['minutes']} min in all"
+        + (f" (in {meta['resumed'] + 1} parts)" if meta.get("resumed") else "")
+        + ".\n\n"
         "Each cell: seeds with the right terms / runs (bold: most of them) · median worst "
         "relative coefficient error over the true terms (a missed term counts 100%) · "
         f"median wall time.  pysindy's STLSQ threshold is the best of {len(THRESHOLDS)} "

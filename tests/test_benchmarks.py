@@ -100,3 +100,29 @@ def test_cli_rejects_bad_noise(capsys):
         main(["--noise", "-0.1"])
     assert exc.value.code == 2
     assert "noise levels are fractions" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(unavailable(CASES["burgers"]) is not None, reason="shared PDE-FIND data absent")
+def test_a_stopped_run_resumes_with_the_cases_it_lacks(tmp_path, monkeypatch, capsys):
+    import benchmarks.run as run
+
+    monkeypatch.setattr(run, "_code_version", lambda: "abc,def,123")
+    out = tmp_path / "bench"
+    args = ["--datasets", "burgers", "--noise", "0", "0.01", "--seeds", "1"]
+    assert main([*args, "--methods", "pysindy_fd", "--out", str(out)]) == 0
+    lines = (out / "results.csv").read_text().splitlines()
+    assert len(lines) == 3  # header and two cases
+    (out / "results.csv").write_text("\n".join(lines[:2]) + "\n")  # stopped after one case
+    capsys.readouterr()
+    assert main(["--resume", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "1 runs" in err and "1 done before" in err
+    rows = (out / "results.csv").read_text().splitlines()
+    assert len(rows) == 3 and {r.split(",")[1] for r in rows[1:]} == {"0.0", "0.01"}
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["status"] == "done" and meta["resumed"] == 1
+    assert "(in 2 parts)" in (out / "table.md").read_text()
+    monkeypatch.setattr(run, "_code_version", lambda: "abc,XYZ,123")
+    with pytest.raises(SystemExit) as exc:
+        main(["--resume", "--out", str(out)])
+    assert exc.value.code == 2 and "would not compare" in capsys.readouterr().err
