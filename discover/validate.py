@@ -208,8 +208,10 @@ class Validation:
         return json.dumps(self.to_dict(), **kw)
 
     def plot(self, path: str | Path | None = None):
-        """Data, solution and their difference over the window, and the error of each
-        model against time; saved to ``path`` (PNG) when given.  Returns the figure."""
+        """Data, solution and their difference over the window (maps at the last held-out
+        time in 2-D), and each model's RMSE against lead time; at stations, time series at
+        four stations (unseen ones first) and the RMSE against lead time.  Saved to ``path``
+        (PNG) when given; returns the figure."""
         import matplotlib
 
         if path is not None:
@@ -265,15 +267,15 @@ class Validation:
         axes[0, 0].set_title(f"data {when}")
         axes[0, 1].set_title(f"re-solved ({self.info['solver']}) {when}")
         axes[1, 0].set_title(f"error {when}")
-        ax = axes[1, 1]
-        t = self.per_time["t"]
+        ax = axes[1, 1]  # RMSE against lead time, in the field's units
+        lead = np.asarray(self.per_time_rmse["t"]) - self.info["t_start"]
         styles = (("equation", "-o"), ("persistence", "--"), ("trend", ":"), ("climatology", "-."))
-        for k, style in ((k, st) for k, st in styles if k in self.per_time):
-            ax.semilogy(
-                t, np.maximum(self.per_time[k], 1e-16), style, label=_label(k), markersize=3
-            )
-        ax.set_xlabel(label("t"))
-        ax.set_ylabel("relative L2 error")
+        for k, style in ((k, st) for k, st in styles if k in self.per_time_rmse):
+            rmse = np.maximum(self.per_time_rmse[k], 1e-16)
+            ax.semilogy(lead, rmse, style, label=_label(k), markersize=3)
+        t_unit = s.units.get("t")
+        ax.set_xlabel(f"lead time [{t_unit}]" if t_unit else "lead time")
+        ax.set_ylabel(f"RMSE [{s.units[f]}]" if s.units.get(f) else "RMSE")
         ax.set_title(f"held-out error (equation {self.ratio:.3g}× below persistence)")
         ax.legend()
         ax.grid(True, which="both", alpha=0.3)
