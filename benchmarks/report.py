@@ -34,6 +34,10 @@ FIELDS = (
 def append_csv(rows: list[dict[str, Any]], path: Path) -> None:
     """Add lines, one per (dataset, noise, seed, method), to ``path`` (header when new)."""
     new = not path.exists()
+    if not new:  # drop a line cut short by a stopped run
+        text = path.read_bytes()
+        if text and not text.endswith(b"\n"):
+            path.write_bytes(text[: text.rfind(b"\n") + 1])
     with open(path, "a", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
         if new:
@@ -94,6 +98,8 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
     rows = []
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
+            if r.get("failed") is None:  # a line cut short by a stopped run
+                continue
             r["noise"] = float(r["noise"])
             r["seed"] = int(r["seed"])
             r["right"] = r["right"] == "True"

@@ -139,6 +139,12 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[s
             f"{csv_path} was made by code {meta.get('code')}, but the code now is {code}; "
             "its numbers would not compare: start a new run with another --out"
         )
+    machine = f"{platform.machine()} {os.cpu_count()} cores"
+    if meta.get("machine") != machine:
+        parser.error(
+            f"{csv_path} was measured on {meta.get('machine')}, this is {machine}; wall times "
+            "would not compare: start a new run with another --out"
+        )
     for key in RESUMED:
         setattr(args, key, meta["settings"][key])
     return meta

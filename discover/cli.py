@@ -283,7 +283,10 @@ def validate(
     solver: Annotated[str, typer.Option(help="Solver: classical or neural.")] = "classical",
     holdout: Annotated[
         str | None,
-        typer.Option(help="Held-out window: last:P% or last:N (default: the result's, or 20%)."),
+        typer.Option(
+            help="Held-out window: last:P% or last:N (default: the result's, or 20%; held-out "
+            "stations are the result's)."
+        ),
     ] = None,
     periodic: Annotated[
         str, typer.Option(help="Sides that wrap around: auto, none or names (x,y).")

@@ -300,8 +300,12 @@ def choose_preset(samples: Samples, preset: str | None) -> tuple[str | None, str
         return None, "none"
     if preset == "auto":
         geo = [c for c in samples.space if samples.units.get(c) in DEGREE_UNITS]
+        kinds = {c: DEGREE_UNITS[samples.units[c]] or {"lat": "lat", "lon": "lon"}.get(c)
+                 for c in geo}  # fmt: skip
         if not geo:
             return None, "auto: no latitude/longitude"
+        if None in kinds.values() or "lat" not in kinds.values():
+            return None, "auto: coordinates in degrees, but not a latitude with it"
         if hours_per(samples.units.get("t") or samples.time_unit) is None:
             return None, "auto: latitude/longitude, but time has no unit of hours or days"
         return "weather", f"auto: coordinates {', '.join(geo)} in degrees"
@@ -514,8 +518,11 @@ def find(
         and scaling a field), undone the same way.
     holdout : str, optional
         Leave the end of the record out of the discovery, e.g. ``"last:20%"`` or
-        ``"last:10"`` (time steps), so that :func:`discover.validate.validate` can test the
-        equation on data it never saw; recorded in the settings.
+        ``"last:10"`` (time steps), and for station data also stations, ``"stations:9"`` or
+        ``"stations:20%"`` (a seeded random choice), alone or together
+        (``"last:20%,stations:9"``), so that :func:`discover.validate.validate` can test
+        the equation on data it never saw; recorded in the settings (``holdout_start``,
+        ``holdout_stations``).
     preset : {"auto", "weather", "none"}
         ``auto`` (the default) takes ``weather`` for data on latitude/longitude (degree
         units) and none otherwise; the choice is recorded in the settings and printed.

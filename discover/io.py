@@ -735,7 +735,8 @@ def station_positions(samples: Samples) -> np.ndarray:
 
 def holdout_stations(samples: Samples, amount: float | int) -> np.ndarray:
     """Positions of the stations held out by ``stations:P%`` / ``stations:N``: a seeded
-    random choice, so that find and validate agree without being told."""
+    random choice (the same on every run); find records it in its settings, where
+    validate reads it."""
     if samples.layout != "station":
         raise DataError(
             f"a stations: hold-out needs station data, but the layout is '{samples.layout}'; "
@@ -744,8 +745,9 @@ def holdout_stations(samples: Samples, amount: float | int) -> np.ndarray:
     pos = station_positions(samples)
     k = _count(amount, len(pos))
     if k < 1 or len(pos) - k < 3:
+        spec = f"{100 * amount:g}%" if isinstance(amount, float) else amount
         raise DataError(
-            f"the hold-out stations:{amount} leaves {len(pos) - k} of {len(pos)} stations to "
+            f"the hold-out stations:{spec} leaves {len(pos) - k} of {len(pos)} stations to "
             "learn from; at least 3 are needed"
         )
     pick = np.random.default_rng(HOLDOUT_SEED).choice(len(pos), k, replace=False)

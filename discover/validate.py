@@ -11,6 +11,11 @@ Two plain baselines give the errors a scale:
 - for sub-daily records with at least two days before the window, the diurnal
   climatology: at each point, the mean of the training data at the same time of day.
 
+At stations (``T(time, station)``) the equation is re-solved at every station: without
+spatial derivatives as an ODE at each station from its own value, with them on a grid
+between the stations; the stations ``find`` held out (``holdout="last:20%,stations:9"``)
+are scored apart.
+
 An equation that does not beat persistence clearly has not explained the dynamics, however
 good its regression fit looked.
 
@@ -191,7 +196,8 @@ class Validation:
         if "equation" + HELD_OUT in self.errors:
             e, p = self.errors["equation" + HELD_OUT], self.errors["persistence" + HELD_OUT]
             n = len(i.get("holdout_stations", []))
-            verdict += f" ({p / e:.3g}× at the {n} stations the discovery never saw)"
+            times = f"{p / e:.3g}×" if e > 0 else "infinitely"
+            verdict += f" ({times} at the {n} stations the discovery never saw)"
         return "\n".join([head, *i["equations"], self.table(), verdict])
 
     def to_dict(self) -> dict[str, Any]:
@@ -634,7 +640,13 @@ def _solve_pde_at_stations(
                 f"only {int(ok.sum())} stations have a value of {f} at t = {wt[0]:g}, where the "
                 "solve starts; too few to spread over the region"
             )
-        rbf = RBFInterpolator(pos[ok] / span, u0[ok, k], kernel="thin_plate_spline")
+        try:
+            rbf = RBFInterpolator(pos[ok] / span, u0[ok, k], kernel="thin_plate_spline")
+        except np.linalg.LinAlgError:
+            raise DataError(
+                f"the stations lie on a line in {', '.join(space)}; a state between them "
+                "cannot be spread over the region to solve the PDE on"
+            ) from None
         vals = np.clip(rbf(mesh / span), u0[ok, k].min(), u0[ok, k].max())
         init[f] = vals.reshape(shape)
     dims = ("t", *space)
@@ -660,7 +672,11 @@ def _solve_pde_at_stations(
 
 
 def _validate_stations(
-    equations: Sequence[Equation], samples: Samples, record: Mapping[str, Any], holdout: str | None
+    equations: Sequence[Equation],
+    samples: Samples,
+    record: Mapping[str, Any],
+    holdout: str | None,
+    solver: str,
 ) -> Validation:
     """Re-solve at the stations from their state at the start of the held-out window: an
     ODE at each station, a PDE on a grid between them; the stations the discovery never saw
@@ -673,6 +689,17 @@ def _validate_stations(
         raise DataError(
             f"the result has equations for {', '.join(eq_fields)} but the data gives "
             f"{', '.join(samples.fields)}; name the same fields with --var"
+        )
+    for e in equations:
+        if tuple(e.coords) != samples.coords:
+            raise DataError(
+                f"the equation of {e.lhs} is in coordinates {tuple(e.coords)} but the data's are "
+                f"{samples.coords}; validate on the data the equation was found in"
+            )
+    if solver != "classical":
+        raise DataError(
+            f"at stations the equation is re-solved per station (ODE) or on a grid between "
+            f"them (classical); the '{solver}' solver is for gridded data"
         )
     by_field = {e.lhs.split("_")[0]: e for e in equations}
     equations = [by_field[f] for f in samples.fields]
@@ -687,6 +714,11 @@ def _validate_stations(
         probe = Samples(samples.fields, samples.coords, np.c_[np.zeros(len(pos)), pos],
                         np.zeros((len(pos), 1)), "station")  # fmt: skip
         is_held = at_positions(probe, held_pos)
+        if is_held.sum() != len(held_pos):
+            raise DataError(
+                f"{len(held_pos) - int(is_held.sum())} of the result's {len(held_pos)} held-out "
+                "stations are not in the data; validate on the data the equation was found in"
+            )
     u0 = table[start]  # (station, field)
     if not np.all(np.isfinite(u0), axis=1).any():
         raise DataError(
@@ -725,14 +757,16 @@ def _validate_stations(
     if is_held.any():
         groups[HELD_OUT] = is_held
     errors, rmse, per_time, per_time_rmse = {}, {}, {"t": list(wt[1:])}, {"t": list(wt[1:])}
+    # every model is scored where all of them and the data have a value: the same points
+    scored = np.isfinite(data) & np.all([np.isfinite(m) for m in models.values()], axis=0)
     for suffix, sel in groups.items():
         for name, m in models.items():
             key = name + suffix
-            p_all, d_all = m[1:, sel].ravel(), data[1:, sel].ravel()
-            errors[key] = _relative(p_all, d_all)
-            rmse[key] = _rmse(p_all, d_all)
-            per_time[key] = [_relative(m[k, sel], data[k, sel]) for k in range(1, len(wt))]
-            per_time_rmse[key] = [_rmse(m[k, sel], data[k, sel]) for k in range(1, len(wt))]
+            pm, dm = np.where(scored, m, np.nan)[:, sel], np.where(scored, data, np.nan)[:, sel]
+            errors[key] = _relative(pm[1:].ravel(), dm[1:].ravel())
+            rmse[key] = _rmse(pm[1:].ravel(), dm[1:].ravel())
+            per_time[key] = [_relative(pm[k], dm[k]) for k in range(1, len(wt))]
+            per_time_rmse[key] = [_rmse(pm[k], dm[k]) for k in range(1, len(wt))]
     coords = {"t": wt, **pos_coords, "held_out": ("station", is_held)}
     as_ds = lambda arr: xr.Dataset(  # noqa: E731
         {names.get(f, f): (dims, arr[..., k]) for k, f in enumerate(samples.fields)},
@@ -786,13 +820,15 @@ def validate(
     result : Discovery, dict or path
         What :func:`discover.find` returned, or the JSON it wrote.
     data : path or Dataset
-        The gridded data (the same record the equation was found in, held-out part included).
+        The gridded or station data (the same record the equation was found in, held-out
+        part included).
     var : str or sequence of str, optional
         The field variable(s); the result's by default.
     solver : {"classical", "neural"}
         Solver name (see :data:`discover.solve.SOLVERS`).
     holdout : str, optional
-        ``last:P%`` or ``last:N``; the result's own hold-out by default, else ``last:20%``.
+        ``last:P%`` or ``last:N``; the result's own hold-out by default, else ``last:20%``
+        (held-out stations are the result's, recorded by ``find``).
     periodic : "auto", sequence of str or "none"
         Sides that wrap around; ``auto`` reads the data's ``periodic`` attribute or checks
         the wrap-around jump (:func:`detect_periodic`).
@@ -816,7 +852,7 @@ def validate(
         time_unit = record["transform"]["t"].get("from") or "days"
     samples = load(data, var, time_unit=time_unit)
     if samples.layout == "station":
-        return _validate_stations(equations, samples, record, holdout)
+        return _validate_stations(equations, samples, record, holdout, solver)
     if samples.grid is None:
         raise DataError(
             f"validation re-solves on a grid or at stations, but the data's layout is "

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.cases import CASES, noisy, unavailable
 from benchmarks.methods import _pysindy_name, measure, score
-from benchmarks.report import highest_noise, markdown, summarize
+from benchmarks.report import append_csv, highest_noise, markdown, read_csv, summarize
 from benchmarks.run import main, run_case
 
 
@@ -122,6 +122,16 @@ def test_a_stopped_run_resumes_with_the_cases_it_lacks(tmp_path, monkeypatch, ca
     meta = json.loads((out / "run.json").read_text())
     assert meta["status"] == "done" and meta["resumed"] == 1
     assert "(in 2 parts)" in (out / "table.md").read_text()
+    with open(out / "results.csv", "a") as f:  # a stopped run's last line, cut short
+        f.write("burgers,0.5,0,pysindy_fd,Tru")
+    assert len(read_csv(out / "results.csv")) == 2
+    append_csv(read_csv(out / "results.csv")[:1], out / "results.csv")
+    assert len(read_csv(out / "results.csv")) == 3
+    meta["machine"] = "sparc 64 cores"
+    (out / "run.json").write_text(json.dumps(meta))
+    with pytest.raises(SystemExit) as exc:
+        main(["--resume", "--out", str(out)])
+    assert exc.value.code == 2 and "would not compare" in capsys.readouterr().err
     monkeypatch.setattr(run, "_code_version", lambda: "abc,XYZ,123")
     with pytest.raises(SystemExit) as exc:
         main(["--resume", "--out", str(out)])

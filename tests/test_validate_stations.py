@@ -88,8 +88,12 @@ def test_a_pde_is_re_solved_on_a_grid_between_the_stations():
     assert v.errors["equation"] < 0.5 * v.errors["persistence"]
     first = v.at_leads([1.0])  # before inflow through the held western wall matters
     assert first["equation"][0] < 0.2 * first["persistence"][0]
-    with pytest.raises(DataError, match="does not give"):
+    with pytest.raises(DataError, match="coordinates"):
         validate(_result([("x", 0.1)], coords=("t", "x", "y")), _stations())
+    with pytest.raises(DataError, match="for gridded data"):
+        validate(_result([("T", -RATE)]), _stations(), solver="neural")
+    with pytest.raises(DataError, match="not in the data"):
+        validate(_result([("T", -RATE)], [[0.0, 0.0]]), _stations())
 
 
 def test_cli_validate_at_stations_prints_leads_and_plots(tmp_path):

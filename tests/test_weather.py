@@ -342,6 +342,9 @@ def test_the_preset_is_chosen_by_the_coordinates():
     plain = xr.Dataset({"u": (("t", "x"), np.arange(48.0).reshape(6, 8) ** 2)},
                        coords={"t": np.arange(6.0), "x": np.arange(8.0)})  # fmt: skip
     assert choose_preset(load(plain, "u"), "auto")[0] is None
+    for name, unit in (("theta", "degrees"), ("lon", "degrees_east")):  # no latitude
+        polar = plain.rename(x=name).assign_coords({name: (name, np.arange(8.0), {"units": unit})})
+        assert choose_preset(load(polar, "u"), "auto")[0] is None
     with pytest.raises(DataError, match="valid presets: auto, none, weather"):
         choose_preset(geo, "climate")
     r = discover.find(_forced(), "u", method="fd", max_order=1, degree=1, n_bootstrap=0)
