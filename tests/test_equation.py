@@ -125,12 +125,13 @@ def test_change_of_variables_round_trip(pairs, ax, at, au, bu):
     back = eq.change_variables(maps).change_variables(
         {k: (1 / a, -b / a) for k, (a, b) in maps.items()}
     )
-    want = eq.coefficients
+    want, got = eq.coefficients, back.coefficients
     big = max(map(abs, want.values()))
-    got = {k: v for k, v in back.coefficients.items() if abs(v) > 1e-9 * big}
-    assert set(got) == set(want)
+    # terms the offset of u brought in cancel to rounding; every original term comes back
+    # (a small one beside a large one too: coefficients span 12 decades here)
+    assert all(abs(v) <= 1e-9 * big for k, v in got.items() if k not in want)
     for k, v in want.items():
-        assert math.isclose(got[k], v, rel_tol=1e-6, abs_tol=1e-9 * big)
+        assert math.isclose(got.get(k, 0.0), v, rel_tol=1e-6, abs_tol=1e-9 * big)
 
 
 def test_change_of_variables_scales_each_term_by_its_derivative_orders():
