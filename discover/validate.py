@@ -684,18 +684,6 @@ def _validate_stations(
     import time as _time
 
     settings = record.get("settings", {})
-    eq_fields = [e.lhs.split("_")[0] for e in equations]
-    if sorted(eq_fields) != sorted(samples.fields):
-        raise DataError(
-            f"the result has equations for {', '.join(eq_fields)} but the data gives "
-            f"{', '.join(samples.fields)}; name the same fields with --var"
-        )
-    for e in equations:
-        if tuple(e.coords) != samples.coords:
-            raise DataError(
-                f"the equation of {e.lhs} is in coordinates {tuple(e.coords)} but the data's are "
-                f"{samples.coords}; validate on the data the equation was found in"
-            )
     if solver != "classical":
         raise DataError(
             f"at stations the equation is re-solved per station (ODE) or on a grid between "
@@ -851,13 +839,6 @@ def validate(
     if "t" in record.get("transform", {}):  # found in other units: load in the data's own
         time_unit = record["transform"]["t"].get("from") or "days"
     samples = load(data, var, time_unit=time_unit)
-    if samples.layout == "station":
-        return _validate_stations(equations, samples, record, holdout, solver)
-    if samples.grid is None:
-        raise DataError(
-            f"validation re-solves on a grid or at stations, but the data's layout is "
-            f"'{samples.layout}'; give gridded or station data"
-        )
     eq_fields = [e.lhs.split("_")[0] for e in equations]
     if sorted(eq_fields) != sorted(samples.fields):
         raise DataError(
@@ -870,6 +851,13 @@ def validate(
                 f"the equation of {e.lhs} is in coordinates {tuple(e.coords)} but the data's are "
                 f"{samples.coords}; validate on the data the equation was found in"
             )
+    if samples.layout == "station":
+        return _validate_stations(equations, samples, record, holdout, solver)
+    if samples.grid is None:
+        raise DataError(
+            f"validation re-solves on a grid or at stations, but the data's layout is "
+            f"'{samples.layout}'; give gridded or station data"
+        )
     holdout = holdout or settings.get("holdout") or "last:20%"
     grid = samples.grid
     times = grid["t"].values
