@@ -80,20 +80,25 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _git(*args: str) -> str:
+    """``git ARGS`` in this repository, its output stripped."""
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def _commit() -> str:
     """The checked-out commit, with ``+changes`` when tracked files differ from it."""
-    root = Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
     try:
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-        return git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else "")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+        return _git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def _machine() -> str:
+    return f"{platform.machine()} {os.cpu_count()} cores"
 
 
 #: what decides the numbers: the Python files under these folders, and these files
@@ -105,17 +110,10 @@ def _code_version() -> str:
     """A hash of the committed code that decides the numbers (:data:`CODE_DIRS`' Python
     files and :data:`CODE_FILES`; results and notes beside them do not count), with
     ``+changes`` when the working tree differs from it (such a run cannot be resumed)."""
-    root = Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
     paths = [*(f"{d}/*.py" for d in CODE_DIRS), *CODE_FILES]
     try:
-        listing = git("ls-tree", "-r", "HEAD", "--", *CODE_DIRS, *CODE_FILES)
-        dirty = git("status", "--porcelain", "--untracked-files=no", "--", *paths)
+        listing = _git("ls-tree", "-r", "HEAD", "--", *CODE_DIRS, *CODE_FILES)
+        dirty = _git("status", "--porcelain", "--untracked-files=no", "--", *paths)
     except (OSError, subprocess.CalledProcessError):
         return "unknown+changes"
     code = [ln for ln in listing.splitlines() if ln.endswith((".py", *CODE_FILES))]
@@ -139,10 +137,9 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[s
             f"{csv_path} was made by code {meta.get('code')}, but the code now is {code}; "
             "its numbers would not compare: start a new run with another --out"
         )
-    machine = f"{platform.machine()} {os.cpu_count()} cores"
-    if meta.get("machine") != machine:
+    if meta.get("machine") != _machine():
         parser.error(
-            f"{csv_path} was measured on {meta.get('machine')}, this is {machine}; wall times "
+            f"{csv_path} was measured on {meta.get('machine')}, this is {_machine()}; wall times "
             "would not compare: start a new run with another --out"
         )
     for key in RESUMED:
@@ -236,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": dt.date.today().isoformat(),
         "commit": _commit(),  # the code that runs, before any edit made while it runs
         "code": _code_version(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "machine": _machine(),
         "jobs": args.jobs,
         "threads": threads,
         "seeds": args.seeds,
@@ -245,10 +242,14 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {k: getattr(args, k) for k in RESUMED},
     }
     meta["status"] = "running"
+
+    def save_meta() -> None:
+        (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.resume:
         csv_path.unlink(missing_ok=True)
-    (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+    save_meta()
     t0 = time.perf_counter()
     before = float(meta["minutes"])
     rows: list[dict[str, Any]] = list(done_rows)
@@ -262,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += got
             append_csv(got, csv_path)
             meta["minutes"] = round(before + (time.perf_counter() - t0) / 60, 1)
-            (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+            save_meta()
             took = ", ".join(f"{r['method']} {r['wall_s']:.1f} s" for r in got)
             print(
                 f"[{i}/{len(tasks)} {time.perf_counter() - t0:6.0f} s] {d} {100 * p:g}% "
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["minutes"] = round(before + (time.perf_counter() - t0) / 60, 1)
     if args.resume:
         meta["resumed"] = meta.get("resumed", 0) + 1
-    (args.out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+    save_meta()
     render(rows, meta, args.out)
     return 0
 

@@ -43,6 +43,7 @@ from .io import (
     DataError,
     Samples,
     Transform,
+    degree_kind,
     hours_per,
     load,
     split_holdout,
@@ -300,8 +301,7 @@ def choose_preset(samples: Samples, preset: str | None) -> tuple[str | None, str
         return None, "none"
     if preset == "auto":
         geo = [c for c in samples.space if samples.units.get(c) in DEGREE_UNITS]
-        kinds = {c: DEGREE_UNITS[samples.units[c]] or {"lat": "lat", "lon": "lon"}.get(c)
-                 for c in geo}  # fmt: skip
+        kinds = {c: degree_kind(c, samples.units[c]) for c in geo}
         if not geo:
             return None, "auto: no latitude/longitude"
         if None in kinds.values() or "lat" not in kinds.values():

@@ -754,9 +754,9 @@ def holdout_stations(samples: Samples, amount: float | int) -> np.ndarray:
     return pos[np.sort(pick)]
 
 
-def at_positions(samples: Samples, positions: np.ndarray) -> np.ndarray:
-    """Which samples lie at one of ``positions`` (exact station positions)."""
-    pts = np.ascontiguousarray(samples.points[:, 1:])
+def at_positions(points: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Which rows of ``points`` (spatial coordinates) are one of ``positions`` exactly."""
+    pts = np.ascontiguousarray(points)
     want = {tuple(r) for r in np.asarray(positions, dtype=float).reshape(-1, pts.shape[1])}
     return np.fromiter((tuple(r) in want for r in pts), bool, len(pts))
 
@@ -777,7 +777,7 @@ def split_holdout(samples: Samples, spec: str) -> tuple[Samples, dict[str, Any]]
         info["start"] = cut
     if "stations" in parts:
         held = holdout_stations(samples, parts["stations"])
-        keep &= ~at_positions(samples, held)
+        keep &= ~at_positions(samples.points[:, 1:], held)
         info["stations"] = held.tolist()
     train = replace(samples, points=samples.points[keep], values=samples.values[keep], grid=grid)
     return train, info
@@ -862,12 +862,20 @@ class Transform:
         }
 
 
+def degree_kind(sym: str, unit: str | None) -> str | None:
+    """``"lat"``/``"lon"`` for a coordinate in degree units (``degrees_north``, or plain
+    ``degrees`` on a coordinate named lat/lon), None otherwise."""
+    if unit not in DEGREE_UNITS:
+        return None
+    return DEGREE_UNITS[unit] or {"lat": "lat", "lon": "lon"}.get(sym)
+
+
 def _projection(
     samples: Samples, sym: str, unit: str, target: str
 ) -> tuple[tuple[float, float], str | None]:
     """``(factor, offset)`` of the local equirectangular projection of a lat/lon coordinate
     to the length unit ``target``, centred on the data, and the new symbol (``y``/``x``)."""
-    kind = DEGREE_UNITS[unit] or {"lat": "lat", "lon": "lon"}.get(sym)
+    kind = degree_kind(sym, unit)
     if kind is None:
         raise DataError(
             f"'{sym}' is in '{unit}' but neither latitude nor longitude; give its units "

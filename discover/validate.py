@@ -699,9 +699,7 @@ def _validate_stations(
     held_pos = np.asarray(settings.get("holdout_stations") or [], float)
     is_held = np.zeros(len(pos), bool)
     if held_pos.size:
-        probe = Samples(samples.fields, samples.coords, np.c_[np.zeros(len(pos)), pos],
-                        np.zeros((len(pos), 1)), "station")  # fmt: skip
-        is_held = at_positions(probe, held_pos)
+        is_held = at_positions(pos, held_pos)
         if is_held.sum() != len(held_pos):
             raise DataError(
                 f"{len(held_pos) - int(is_held.sum())} of the result's {len(held_pos)} held-out "
