@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 #: default cap on the samples of the L-BFGS phase (see ``NeuralInterpolant.lbfgs_points``)
 LBFGS_POINTS = 16384
+#: training precisions by name
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class NeuralInterpolant(BaseEstimator):
@@ -65,7 +67,12 @@ class NeuralInterpolant(BaseEstimator):
     progress : bool
         Show a progress bar.
     num_threads : int, optional
-        Threads while fitting (default: the CPUs available).
+        Threads while fitting (default: torch's setting, at most the CPUs available).
+    dtype : {"float32", "float64"}
+        Precision of the training.  Single precision trains 2-3 times faster on CPUs (the
+        tanh layers dominate) and is ample for fitting measured values; the fitted network
+        is then converted to double precision, so its values and derivatives are evaluated
+        in float64 either way.
 
     Attributes
     ----------
@@ -96,6 +103,7 @@ class NeuralInterpolant(BaseEstimator):
         seed: int = 0,
         progress: bool = False,
         num_threads: int | None = None,
+        dtype: str = "float32",
     ) -> None:
         self.width = width
         self.depth = depth
@@ -111,6 +119,7 @@ class NeuralInterpolant(BaseEstimator):
         self.seed = seed
         self.progress = progress
         self.num_threads = num_threads
+        self.dtype = dtype
 
     def fit(self, samples: Samples) -> NeuralInterpolant:
         """Fit the network to ``samples`` and return ``self``."""
@@ -118,6 +127,10 @@ class NeuralInterpolant(BaseEstimator):
             raise TypeError(f"fit takes Samples (see discover.io.load), not {type(samples)}")
         if not 0 < self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in (0, 0.5), not {self.val_fraction}")
+        if self.dtype not in DTYPES:
+            valid = ", ".join(repr(d) for d in DTYPES)
+            raise ValueError(f"unknown dtype {self.dtype!r}; valid dtypes: {valid}")
+        dtype = DTYPES[self.dtype]
         pts = np.asarray(samples.points, dtype=np.float64)
         vals = np.asarray(samples.values, dtype=np.float64)
         rng = np.random.default_rng(self.seed)
@@ -132,10 +145,12 @@ class NeuralInterpolant(BaseEstimator):
             depth=self.depth,
             activation=self.activation,
             residual=self.residual,
-        ).double()
-        self.model_ = Scaled(net, lower=pts.min(axis=0), upper=pts.max(axis=0), mean=mean, std=std)
-        x = torch.as_tensor(pts)
-        y = torch.as_tensor((vals - mean) / std)
+        )
+        self.model_ = Scaled(
+            net, lower=pts.min(axis=0), upper=pts.max(axis=0), mean=mean, std=std
+        ).to(dtype)
+        x = torch.as_tensor(pts, dtype=dtype)
+        y = torch.as_tensor((vals - mean) / std, dtype=dtype)
 
         def loss(model: Scaled, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
             return torch.mean((model.normalized(xb) - yb) ** 2)
@@ -157,6 +172,7 @@ class NeuralInterpolant(BaseEstimator):
             progress=self.progress,
             num_threads=self.num_threads,
         )
+        self.model_.double()  # evaluated in double precision from here on
         self.coords_ = tuple(samples.coords)
         self.fields_ = tuple(samples.fields)
         self.lower_ = pts.min(axis=0)

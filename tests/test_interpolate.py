@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 from sklearn.exceptions import NotFittedError
 
@@ -58,3 +59,20 @@ def test_estimator_contract(noisy_field):
         est.predict(np.zeros((1, 2)))
     with pytest.raises(TypeError, match="takes Samples"):
         est.fit(np.zeros((3, 2)))
+
+
+def test_single_precision_training_is_evaluated_in_double(noisy_field):
+    """float32 (the default) trains faster; the fitted network is float64 afterwards, and
+    its fit is as good as a float64 training's."""
+    samples, sigma = noisy_field
+    fits = {
+        dt: NeuralInterpolant(adam_steps=800, lbfgs_steps=100, seed=1, dtype=dt).fit(samples)
+        for dt in ("float32", "float64")
+    }
+    for f in fits.values():
+        assert all(p.dtype == torch.float64 for p in f.model_.parameters())
+        assert f.predict(samples.points[:3]).dtype == np.float64
+    v32, v64 = (fits[dt].fit_report_["val_rmse"][0] for dt in ("float32", "float64"))
+    assert v32 < 1.3 * sigma and v64 < 1.3 * sigma
+    with pytest.raises(ValueError, match="unknown dtype 'float16'; valid dtypes"):
+        NeuralInterpolant(dtype="float16").fit(samples)

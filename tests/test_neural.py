@@ -103,6 +103,18 @@ def test_threads_are_restored():
     assert torch.get_num_threads() == before
 
 
+def test_threads_default_to_the_callers_setting():
+    """A process that asked torch for one thread (a benchmark worker per core) is not given
+    every CPU by a fit: more threads than cores slowed the fits several-fold."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threads(None):
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_lbfgs_works_on_a_fixed_subset_when_asked():
     """L-BFGS sees ``lbfgs_batch`` training points, the same ones at every evaluation, and
     still fits: the full batch of a large grid would dominate the fit."""

@@ -40,13 +40,19 @@ class TrainResult:
 
 @contextlib.contextmanager
 def threads(n: int | None) -> Iterator[None]:
-    """Use ``n`` intra-op threads inside the block (default: the CPUs this process may use)."""
+    """Use ``n`` intra-op threads inside the block.
+
+    By default torch's own setting, capped at the CPUs this process may use: a container's
+    or a job scheduler's CPU share, or a caller that set ``torch.set_num_threads`` (a
+    benchmark running one process per core), is respected.  More threads than cores makes
+    OpenMP's waiting threads compete with the working ones, which slows a fit several-fold.
+    """
     before = torch.get_num_threads()
     if n is None:
         try:
-            n = len(os.sched_getaffinity(0))
+            n = min(before, len(os.sched_getaffinity(0)))
         except AttributeError:  # pragma: no cover - not on Linux
-            n = os.cpu_count() or 1
+            n = before
     torch.set_num_threads(max(1, n))
     try:
         yield
@@ -109,7 +115,8 @@ def fit(
     progress : bool
         Show a tqdm progress bar (the CLI turns it on).
     num_threads : int, optional
-        Threads for the fit; the CPUs available by default.
+        Threads for the fit (default: torch's setting, at most the CPUs available; see
+        :func:`threads`).
     resample : callable, optional
         Draws a fresh training set ``(x, y)``; called every ``resample_every`` Adam steps
         (the PDE solver resamples its collocation points this way).  L-BFGS keeps the last
