@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -110,6 +111,17 @@ def detect_periodic(
         if ok:
             out.append(c)
     return tuple(out)
+
+
+def _versus(ratio: float) -> str:
+    """Persistence's error over the equation's, in words.
+
+    >>> _versus(8.85e5), _versus(0.5), _versus(0.0)
+    ('8.85e+05× smaller', '2× larger', 'infinitely larger')
+    """
+    if ratio >= 1:
+        return f"{ratio:.3g}× smaller"
+    return f"{1 / ratio:.3g}× larger" if ratio > 0 else "infinitely larger"
 
 
 class Validation:
@@ -192,12 +204,12 @@ class Validation:
             f"{i['solver']} solver ({i['solver_info'].get('method', i['solver'])}) "
             f"in {i['seconds']:.1f} s"
         )
-        verdict = f"the equation's error is {self.ratio:.3g}× smaller than persistence's"
+        verdict = f"the equation's error is {_versus(self.ratio)} than persistence's"
         if "equation" + HELD_OUT in self.errors:
             e, p = self.errors["equation" + HELD_OUT], self.errors["persistence" + HELD_OUT]
             n = len(i.get("holdout_stations", []))
-            times = f"{p / e:.3g}×" if e > 0 else "infinitely"
-            verdict += f" ({times} at the {n} stations the discovery never saw)"
+            ratio = p / e if e > 0 else math.inf
+            verdict += f" ({_versus(ratio)} at the {n} stations the discovery never saw)"
         return "\n".join([head, *i["equations"], self.table(), verdict])
 
     def to_dict(self) -> dict[str, Any]:
