@@ -198,6 +198,7 @@ class NeuralInterpolant(BaseEstimator):
                 "depth": self.depth,
                 "activation": self.activation,
                 "residual": self.residual,
+                "dtype": self.dtype,
             },
         }
         logger.info("interpolant: held-out RMS %s (relative %s)", va, va / std)

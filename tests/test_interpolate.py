@@ -72,6 +72,7 @@ def test_single_precision_training_is_evaluated_in_double(noisy_field):
     for f in fits.values():
         assert all(p.dtype == torch.float64 for p in f.model_.parameters())
         assert f.predict(samples.points[:3]).dtype == np.float64
+    assert fits["float32"].fit_report_["network"]["dtype"] == "float32"
     v32, v64 = (fits[dt].fit_report_["val_rmse"][0] for dt in ("float32", "float64"))
     assert v32 < 1.3 * sigma and v64 < 1.3 * sigma
     with pytest.raises(ValueError, match="unknown dtype 'float16'; valid dtypes"):
