@@ -12,8 +12,7 @@ Cases run in ``--jobs`` worker processes sharing the cores: by default one per c
 thread each.  The neural fits use a core far better alone than split over two threads (a
 fit of 2 threads runs 1.1-1.25 times faster than of one), so one case per core finishes the
 run sooner; every method of a case runs in the same process under the same conditions, so
-their ratios hold.  Noise 0 is run once: every method is
-deterministic on clean data.
+their ratios hold.  Noise 0 is run once: every method is deterministic on clean data.
 
 ``results.csv`` grows as cases finish, so a long run can stop and go on later:
 ``--resume`` runs only the cases missing from ``--out``'s results, with the settings stored
