@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .errors import DataError
+
 __all__ = [
     "HOLDOUT_KINDS",
     "UNITS",
@@ -71,11 +73,6 @@ _NOT_SPATIAL = {"height", "elevation", "altitude", "station", "station_id", "id"
 #: the fewest values along any dim, and in all, that the pipeline can work with
 MIN_POINTS_PER_DIM = 5
 MIN_SAMPLES = 20
-
-
-class DataError(ValueError):
-    """Input data that cannot be used, with a one-line message saying what is wrong and
-    what would be right."""
 
 
 @dataclass(frozen=True, eq=False)
