@@ -15,7 +15,7 @@ one constant is ``pi`` (unless the caller declares a symbol of that name).
 Examples
 --------
 >>> parse_expr("0.1*u_xx - u*u_x")
-0.1*u_xx - u*u_x
+-u*u_x + 0.1*u_xx
 >>> parse_expr("E*E_x + sin(2*pi*t/24)")
 E*E_x + sin(pi*t/12)
 >>> parse_expr("__import__('os').system('true')")
@@ -82,7 +82,8 @@ def _shown(text: str, limit: int = 60) -> str:
 
 def _power(base: sp.Expr, exp: sp.Expr) -> sp.Expr:
     if exp.is_number and (not exp.is_finite or abs(exp) > MAX_EXPONENT):
-        raise _Reject(f"the exponent {_shown(sp.sstr(exp), 20)} is too large (at most {MAX_EXPONENT})")
+        shown = _shown(sp.sstr(exp), 20)
+        raise _Reject(f"the exponent {shown} is too large (at most {MAX_EXPONENT})")
     return base**exp
 
 
@@ -206,9 +207,10 @@ def parse_expr(
         raise ExpressionError(
             f"cannot read a formula of {len(text)} characters; at most {MAX_LENGTH} are allowed"
         )
+    text = text.strip()
     builder = _Builder(text, _symbol_table(symbols), FUNCTIONS if functions is None else functions)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
         return sp.sympify(builder.build(tree))  # plain numbers as SymPy numbers
     except _Reject as exc:
         why = str(exc)
