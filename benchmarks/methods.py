@@ -24,6 +24,8 @@ import numpy as np
 import sympy as sp
 import xarray as xr
 
+from discover.parsing import parse_expr
+
 __all__ = ["METHODS", "measure", "score"]
 
 #: STLSQ thresholds tried for pysindy (the best one is kept)
@@ -71,7 +73,7 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
 def canonical(term: str) -> str:
     """One spelling per term: ``'u_x*u'`` and ``'u*u_x'`` both give ``'u*u_x'``."""
-    return sp.sstr(sp.sympify(term))
+    return sp.sstr(parse_expr(term))
 
 
 def score(found: dict[str, float], truth: dict[str, float]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ import numpy as np
 import sympy as sp
 
 from .library import LAPLACIAN, derivative_symbol, latex, parse_symbol, sstr
+from .parsing import parse_expr
 
 __all__ = ["Equation", "TermEstimate", "format_uncertain"]
 
@@ -78,23 +79,10 @@ class TermEstimate:
         }
 
 
-def _symbols_of(names: Iterable[str], fields: Sequence[str], coords: Sequence[str]) -> dict:
-    local: dict[str, sp.Symbol] = {f: sp.Symbol(f) for f in fields}
-    for name in names:
-        for tok in _identifiers(name):
-            if parse_symbol(tok, fields, coords) is not None:
-                local[tok] = sp.Symbol(tok)
-    return local
-
-
-def _identifiers(text: str) -> list[str]:
-    import re
-
-    return re.findall(r"[A-Za-z_]\w*", text)
-
-
-def _parse(text: str, local: Mapping[str, sp.Symbol]) -> sp.Expr:
-    return sp.sympify(text, locals=dict(local))
+def _parse(text: str, names: Iterable[str]) -> sp.Expr:
+    """A term as SymPy, through the restricted parser (no code runs; every name is a symbol
+    of the data, never a SymPy built-in such as ``E`` or ``I``)."""
+    return parse_expr(text, symbols=names)
 
 
 class Equation:
@@ -147,11 +135,11 @@ class Equation:
             else:
                 est.append(TermEstimate(str(t[0]), float(t[1])))
         self.terms: list[TermEstimate] = est
-        self._local = _symbols_of([lhs, *(t.term for t in est)], self.fields, self.coords)
+        self._names = (*self.fields, *self.coords)
 
     # ------------------------------------------------------------------ SymPy
     def term_exprs(self) -> list[sp.Expr]:
-        return [_parse(t.term, self._local) for t in self.terms]
+        return [_parse(t.term, self._names) for t in self.terms]
 
     @property
     def rhs_expr(self) -> sp.Expr:

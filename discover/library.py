@@ -32,6 +32,9 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from .errors import ExpressionError
+from .parsing import parse_expr
+
 __all__ = [
     "Derivative",
     "Library",
@@ -398,18 +401,15 @@ class Library:
         )
 
     def _parse_extra(self, s: str) -> sp.Expr:
-        local = {f: sp.Symbol(f) for f in self.fields}
-        for d in self.spatial_derivatives():
-            local[d.name] = sp.Symbol(d.name)
+        names = [*self.fields, *self.coords, *(d.name for d in self.spatial_derivatives())]
         try:
-            expr = sp.sympify(s, locals=local)
-        except (sp.SympifyError, SyntaxError, TypeError) as exc:
-            raise ValueError(
-                f"cannot read extra term '{s}' as a SymPy expression ({exc}); write it like "
-                "'u_x**2' or 'sin(u)'"
-            ) from None
-        if not isinstance(expr, sp.Expr) or expr.is_number:
-            raise ValueError(f"extra term '{s}' is a constant; use include_constant instead")
+            expr = parse_expr(s, symbols=names)
+        except ExpressionError as exc:
+            raise ExpressionError(f"extra term: {exc}") from None
+        if expr.is_number:
+            raise ExpressionError(
+                f"extra term '{s}' is a constant; the constant term is in the library already"
+            )
         return expr
 
     def derivatives_needed(self) -> list[Derivative]:

@@ -131,10 +131,11 @@ class _Builder:
 
     def call(self, node: ast.Call, depth: int) -> sp.Expr:
         fname = node.func.id if isinstance(node.func, ast.Name) else None
-        if fname not in self.functions or fname in self.symbols:
+        if fname not in self.functions:
             shown = fname if fname is not None else _describe(node.func)
             raise _Reject(
-                f"calling {shown} is not allowed; functions: {', '.join(sorted(self.functions))}"
+                f"the function {shown} is not allowed; functions: "
+                f"{', '.join(sorted(self.functions))}"
             )
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise _Reject(f"{fname}() takes plain arguments, no keywords or *")
@@ -240,7 +241,7 @@ def parse_equation(
         raise ExpressionError(f"an equation must be text, not {type(text).__name__}")
     if text.count("=") != 1 or any(op in text for op in ("==", "<=", ">=", "!=")):
         raise ExpressionError(
-            f'cannot read the equation "{_shown(text)}": write it as lhs = rhs with one =, '
+            f'cannot read the equation "{_shown(text)}": write it as lhs = rhs with one '=', '
             "e.g. 'u_t = 0.1*u_xx - u*u_x'"
         )
     lhs, rhs = text.split("=")

@@ -32,6 +32,7 @@ import numpy as np
 import sympy as sp
 
 from .io import DEGREE_UNITS, DataError, Samples, hours_per
+from .parsing import parse_expr
 
 __all__ = ["PRESETS", "weather_settings"]
 
@@ -76,7 +77,7 @@ def weather_settings(samples: Samples) -> dict[str, Any]:
         extra += [f"sin(2*pi*t/{day})", f"cos(2*pi*t/{day})"]
     if span_days >= ANNUAL_SPAN_DAYS:
         extra += [f"sin(2*pi*t/{year})", f"cos(2*pi*t/{year})"]
-    extra = [sp.sstr(sp.sympify(e)) for e in extra]
+    extra = [sp.sstr(parse_expr(e)) for e in extra]
     # linear: the fields themselves, their derivatives and the constant (degree 0 keeps
     # products such as T*T_x out; the fields enter as extra terms)
     out = {"units": units, "extra": [*samples.fields, *extra], "max_order": 2, "degree": 0}

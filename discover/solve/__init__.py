@@ -16,7 +16,7 @@ True
 >>> solve(p, "fem")
 Traceback (most recent call last):
 ...
-discover.io.DataError: unknown solver 'fem'; valid solvers: 'neural', 'classical'
+discover.errors.DataError: unknown solver 'fem'; valid solvers: 'neural', 'classical'
 """
 
 from __future__ import annotations

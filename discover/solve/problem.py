@@ -26,7 +26,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,12 +38,9 @@ import xarray as xr
 from ..equation import Equation
 from ..io import DataError
 from ..library import Derivative, parse_symbol
+from ..parsing import parse_equation
 
 __all__ = ["Box", "Disk", "Mask", "Polygon", "Problem", "compile_expr"]
-
-#: functions an equation may use (SymPy names); each has a NumPy and a torch form
-FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "Abs", "sign")
-_RESERVED = {"pi", "E", "I", *FUNCTIONS}
 
 
 # ----------------------------------------------------------------------------- domains
@@ -317,30 +313,53 @@ class ParsedEquation:
         return f"{sp.sstr(self.lhs)} = {sp.sstr(self.rhs)}"
 
 
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z_]\w*", text)
+def split_derivative(name: str, coords: Sequence[str]) -> tuple[str, str] | None:
+    """``(field, suffix)`` when ``name`` reads as a derivative of some field along
+    ``coords`` (``air_temp_xx`` -> ``("air_temp", "xx")``), the shortest field first; the
+    symbol is never simply split at its first ``_``.
+
+    >>> split_derivative("air_temp_xx", ("t", "x"))
+    ('air_temp', 'xx')
+    >>> split_derivative("T_lat_lon", ("t", "lat", "lon"))
+    ('T', 'lat_lon')
+    >>> split_derivative("nu", ("t", "x")) is None
+    True
+    """
+    for i, ch in enumerate(name):
+        if ch != "_" or i == 0:
+            continue
+        field = name[:i]
+        if parse_symbol(name, (field,), coords) is not None:
+            return field, name[i + 1 :]
+    return None
 
 
-def _infer_fields(texts: Sequence[str], coords: Sequence[str]) -> tuple[str, ...]:
-    """Fields are the names whose derivatives appear (``u`` of ``u_xx``, ``T`` of
-    ``T_lat``); a plain name alone (``nu``) is not taken for a field."""
+def _evolution_field(lhs: sp.Expr, coords: Sequence[str]) -> str | None:
+    """The field of an evolution equation's left-hand side ``field_t``."""
+    if isinstance(lhs, sp.Symbol) and lhs.name.endswith("_t") and "t" in coords:
+        return lhs.name[:-2] or None
+    return None
+
+
+def _infer_fields(sides: Sequence[tuple[sp.Expr, sp.Expr]], coords: Sequence[str]) -> tuple:
+    """Fields are the left-hand sides' ``field`` of ``field_t``, then the names whose
+    derivatives appear (``u`` of ``u_xx``); a plain name alone (``nu``) is not a field."""
     fields: list[str] = []
-    for text in texts:
-        for tok in _tokens(text):
-            if "_" not in tok.strip("_") or tok in _RESERVED:
+    for lhs, _ in sides:
+        f = _evolution_field(lhs, coords)
+        if f is not None and f not in fields:
+            fields.append(f)
+    for lhs, rhs in sides:
+        for sym in sorted((lhs - rhs).free_symbols, key=lambda s: s.name):
+            if parse_symbol(sym.name, fields, coords) is not None or sym.name in coords:
                 continue
-            name = tok.split("_", 1)[0]
-            if name and name not in fields and name not in coords:
-                fields.append(name)
+            split = split_derivative(sym.name, coords)
+            if split is not None and split[0] not in coords and split[0] not in fields:
+                fields.append(split[0])
     return tuple(fields)
 
 
-def parse_equations(
-    equations: Equation | str | Sequence[Equation | str],
-    coords: Sequence[str],
-    fields: Sequence[str] | None = None,
-) -> tuple[tuple[str, ...], list[ParsedEquation]]:
-    """Parse the equations of a problem; returns the fields and one equation per field."""
+def _equation_texts(equations: Equation | str | Sequence[Equation | str]) -> list[str]:
     items = [equations] if isinstance(equations, (str, Equation)) else list(equations)
     if not items:
         raise DataError("no equation given; give one equation per field, e.g. 'u_t = 0.1*u_xx'")
@@ -349,54 +368,58 @@ def parse_equations(
         if isinstance(item, Equation):
             texts.append(f"{item.lhs} = {item.rhs}")
         elif isinstance(item, str):
-            if item.count("=") != 1:
-                raise DataError(
-                    f"cannot read the equation '{item}': write it as 'lhs = rhs' with one '=', "
-                    "e.g. 'u_t = 0.1*u_xx - u*u_x'"
-                )
             texts.append(item)
         else:
             raise DataError(
                 f"an equation must be an Equation or a string, not {type(item).__name__}"
             )
-    if fields is None:
-        fields = _infer_fields(texts, coords)
-    fields = tuple(fields)
-    out: list[ParsedEquation] = []
-    for text in texts:
-        called = set(re.findall(r"([A-Za-z_]\w*)\s*\(", text))
-        local = {tok: sp.Symbol(tok) for tok in _tokens(text) if tok not in _RESERVED | called}
-        lhs_text, rhs_text = text.split("=")
-        try:
-            lhs = sp.sympify(lhs_text, locals=local)
-            rhs = sp.sympify(rhs_text, locals=local)
-        except (sp.SympifyError, SyntaxError, TypeError) as exc:
-            raise DataError(f"cannot read the equation '{text}': {exc}") from None
-        for sym in (lhs - rhs).free_symbols:
-            name = str(sym)
-            if name not in coords and parse_symbol(name, fields, coords) is None:
-                raise DataError(
-                    f"the equation '{text}' uses '{name}', which is neither a field "
-                    f"({', '.join(fields)}), one of its derivatives nor a coordinate "
-                    f"({', '.join(coords)}); write numbers for constants"
-                )
-        for fn in (lhs - rhs).atoms(sp.Function):
-            if type(fn).__name__ not in FUNCTIONS:
-                raise DataError(
-                    f"the equation '{text}' uses the function {type(fn).__name__}; "
-                    f"supported functions: {', '.join(FUNCTIONS)}"
-                )
+    return texts
+
+
+def _check_names(text: str, residual: sp.Expr, fields: Sequence[str], coords: Sequence[str]):
+    for sym in sorted(residual.free_symbols, key=lambda s: s.name):
+        name = sym.name
+        if name not in coords and parse_symbol(name, fields, coords) is None:
+            raise DataError(
+                f"the equation '{text}' uses '{name}', which is neither a field "
+                f"({', '.join(fields) or 'none found'}), one of its derivatives nor a "
+                f"coordinate ({', '.join(coords)}); write numbers for constants"
+            )
+
+
+def _as_parsed(lhs: sp.Expr, rhs: sp.Expr, fields, coords) -> ParsedEquation:
+    fld = _evolution_field(lhs, coords)
+    if fld not in fields:
         fld = None
-        if isinstance(lhs, sp.Symbol) and "t" in coords:
-            d = parse_symbol(str(lhs), fields, coords)
-            if d is not None and d.orders[0] == 1 and sum(d.orders) == 1:
-                fld = d.field
-        if fld is not None and any(
-            (d := parse_symbol(str(s), fields, coords)) is not None and d.orders[0] > 0
-            for s in rhs.free_symbols
-        ):
-            fld = None
-        out.append(ParsedEquation(lhs, rhs, fld))
+    if fld is not None and any(
+        (d := parse_symbol(s.name, fields, coords)) is not None and d.orders[0] > 0
+        for s in rhs.free_symbols
+    ):
+        fld = None
+    return ParsedEquation(lhs, rhs, fld)
+
+
+def parse_equations(
+    equations: Equation | str | Sequence[Equation | str],
+    coords: Sequence[str],
+    fields: Sequence[str] | None = None,
+) -> tuple[tuple[str, ...], list[ParsedEquation]]:
+    """Parse the equations of a problem; returns the fields and one equation per field.
+
+    Text goes through :func:`discover.parsing.parse_equation` (no code runs; ``E``, ``I``
+    and ``N`` are names, not SymPy's constants).
+
+    >>> parse_equations("E_t = 0.1*E_xx - E*E_x", ("t", "x"))[0]
+    ('E',)
+    """
+    texts = _equation_texts(equations)
+    names = [*coords, *(fields or ())]
+    sides = [parse_equation(text, symbols=names) for text in texts]
+    fields = _infer_fields(sides, coords) if fields is None else tuple(fields)
+    out: list[ParsedEquation] = []
+    for text, (lhs, rhs) in zip(texts, sides):
+        _check_names(text, lhs - rhs, fields, coords)
+        out.append(_as_parsed(lhs, rhs, fields, coords))
     if len(out) != len(fields):
         raise DataError(
             f"{len(out)} equation(s) for {len(fields)} field(s) ({', '.join(fields)}); "
@@ -412,7 +435,7 @@ def derivatives_in(
     order first."""
     out = {}
     for expr in [exprs] if isinstance(exprs, sp.Basic) else exprs:
-        for sym in sp.sympify(expr).free_symbols:
+        for sym in expr.free_symbols:
             d = parse_symbol(str(sym), fields, coords)
             if d is not None:
                 out[str(sym)] = d
@@ -424,12 +447,13 @@ def compile_expr(expr: sp.Expr, names: Sequence[str], backend: str = "numpy") ->
     shape of the first argument.
 
     >>> import numpy as np
-    >>> f = compile_expr(sp.sympify("0.1*u_xx - u*u_x"), ["u", "u_x", "u_xx"])
+    >>> from discover.parsing import parse_expr
+    >>> f = compile_expr(parse_expr("0.1*u_xx - u*u_x"), ["u", "u_x", "u_xx"])
     >>> float(f(np.array(2.0), np.array(3.0), np.array(10.0)))
     -5.0
     """
     expr = sp.N(expr, 17)  # numbers as floats (torch has no pow of two Python numbers)
-    fn = sp.lambdify([sp.Symbol(n) for n in names], expr, modules=backend)
+    fn = sp.lambdify([sp.Symbol(n) for n in names], expr, modules=backend, dummify=True)
     constant = not (expr.free_symbols & {sp.Symbol(n) for n in names})
 
     def call(*args: Any) -> Any:
