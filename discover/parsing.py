@@ -241,8 +241,8 @@ def parse_equation(
         raise ExpressionError(f"an equation must be text, not {type(text).__name__}")
     if text.count("=") != 1 or any(op in text for op in ("==", "<=", ">=", "!=")):
         raise ExpressionError(
-            f'cannot read the equation "{_shown(text)}": write it as lhs = rhs with one '=', '
-            "e.g. 'u_t = 0.1*u_xx - u*u_x'"
+            f'cannot read the equation "{_shown(text)}": write it as lhs = rhs with one '
+            "'=', e.g. 'u_t = 0.1*u_xx - u*u_x'"
         )
     lhs, rhs = text.split("=")
     table = _symbol_table(symbols)
