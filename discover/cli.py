@@ -15,12 +15,65 @@ import logging
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError
+from typer._click.exceptions import UsageError as ClickUsageError
+from typer.core import TyperGroup
+from typer.exceptions import Abort
 
 from . import __version__
+
+#: exit status of a user mistake and of an interrupt (128 + SIGINT)
+USAGE_STATUS, INTERRUPT_STATUS = 2, 130
+
+
+class _Command(TyperGroup):
+    """The command group with the project's error contract: a usage mistake (an unknown
+    option, a value of the wrong type, a missing command) is one line on stderr and exit 2,
+    an interrupt is one line and exit 130, a warning is one line ``warning: …``."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **kw):
+        with warnings.catch_warnings():
+            _one_line_warnings()
+            code = self._run(args, prog_name, complete_var, **kw)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _run(self, args, prog_name, complete_var, **kw) -> int:
+        try:
+            rv = super().main(args, prog_name or "discover", complete_var, False, **kw)
+        except NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else "discover --help")
+            return 0
+        except ClickUsageError as exc:
+            cmd = exc.ctx.command_path if exc.ctx else "discover"
+            msg = " ".join(exc.format_message().split())
+            typer.echo(f"error: {msg} (see '{cmd} --help')", err=True)
+            return USAGE_STATUS
+        except (KeyboardInterrupt, Abort):
+            rv = INTERRUPT_STATUS
+        if rv == INTERRUPT_STATUS:
+            typer.echo("discover: interrupted", err=True)
+        return rv if isinstance(rv, int) else 0
+
+
+def _one_line_warnings() -> None:
+    """Warnings as ``warning: message`` (no source line), each once; NumPy's floating-point
+    warnings are silenced: the project reports a failed computation itself."""
+    warnings.simplefilter("once")
+    warnings.simplefilter("ignore", RuntimeWarning)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"warning: {text}", file=sys.stderr if file is None else file)
+
+    warnings.showwarning = show
+
 
 app = typer.Typer(
     name="discover",
@@ -28,6 +81,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_Command,
 )
 
 logger = logging.getLogger("discover")
@@ -43,34 +97,76 @@ def _fail(message: str) -> NoReturn:
 
 
 def _check_output(path: Path | None, force: bool, inputs: list[Path]) -> None:
+    """Before any work: the output is not an input, does not exist (unless ``force``), and
+    its folder exists and can be written."""
     if path is None:
         return
     for src in inputs:
         if src.exists() and path.exists() and path.resolve() == src.resolve():
             raise UsageError(f"output '{path}' is the input file; choose another output path")
+    if path.is_dir():
+        raise UsageError(f"'{path}' is a folder; give a file path")
     if path.exists() and not force:
         raise UsageError(f"'{path}' exists; use --force to overwrite it, or choose another path")
-    if path.exists() and path.is_dir():
-        raise UsageError(f"'{path}' is a folder; give a file path")
-    if not path.parent.exists():
-        raise UsageError(f"folder '{path.parent}' does not exist; create it first")
+    parent = path.parent
+    if not parent.exists():
+        raise UsageError(f"folder '{parent}' does not exist; create it first")
+    if not parent.is_dir():
+        raise UsageError(f"'{parent}' is a file, not a folder; give an output path in a folder")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write in folder '{parent}' ({exc.strerror or exc}); choose another output path"
+        ) from None
 
 
-def _replace_atomically(path: Path, write) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place: an
-    existing file is replaced whole or not at all."""
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _replace_atomically(path: Path, write, *, force: bool = True) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place, with
+    the permissions the umask gives a new file: the output is whole or absent, never
+    half-written.  Without ``force`` a file that appeared at ``path`` meanwhile (another run)
+    is kept and the new result is refused in one line."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
+        os.chmod(tmp, 0o666 & ~_umask())
+        if force:
+            os.replace(tmp, path)
+        else:
+            _link_new(Path(tmp), path)
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    _replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+def _link_new(tmp: Path, path: Path) -> None:
+    """Put ``tmp`` at ``path`` only if nothing is there (a hard link is atomic and exclusive)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise UsageError(
+            f"'{path}' appeared while discover ran and was kept; the result was not written "
+            "(use --force to overwrite, or choose another path)"
+        ) from None
+    except OSError:  # a file system without hard links: exclusive create, then replace
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            raise UsageError(
+                f"'{path}' appeared while discover ran and was kept; use --force to overwrite"
+            ) from None
+        os.replace(tmp, path)
+
+
+def _write_atomic(path: Path, text: str, *, force: bool = True) -> None:
+    _replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), force=force)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -230,17 +326,17 @@ def find(
     if json_out is not None:
         doc = result.to_dict()
         doc["settings"]["command"] = "discover find"
-        _write_atomic(json_out, json.dumps(doc, indent=2) + "\n")
+        _run(_write_atomic, json_out, json.dumps(doc, indent=2) + "\n", force=force)
         typer.echo(f"wrote {json_out}", err=True)
     if latex_out is not None:
-        _write_atomic(latex_out, result.to_latex())
+        _run(_write_atomic, latex_out, result.to_latex(), force=force)
         typer.echo(f"wrote {latex_out}", err=True)
     if plot_path is not None:
-        _write_plot(result, plot_path, select)
+        _run(_write_plot, result, plot_path, select, force=force)
         typer.echo(f"wrote {plot_path}", err=True)
 
 
-def _write_plot(result, out: Path, criterion: str) -> None:
+def _write_plot(result, out: Path, criterion: str, *, force: bool) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -253,7 +349,7 @@ def _write_plot(result, out: Path, criterion: str) -> None:
         p.plot(ax, criterion=criterion, title=f"{name}: sparsity path ({p.regressor})")
     fig.tight_layout()
     try:
-        _replace_atomically(out, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
+        _replace_atomically(out, lambda tmp: fig.savefig(tmp, dpi=120, format="png"), force=force)
     finally:
         plt.close(fig)
 
@@ -337,14 +433,19 @@ def validate(
         typer.echo(v.lead_table(values, labels))
         doc["leads"] = {"labels": labels, **v.at_leads(values)}
     if json_out is not None:
-        _write_atomic(json_out, json.dumps(doc, indent=2) + "\n")
+        _run(_write_atomic, json_out, json.dumps(doc, indent=2) + "\n", force=force)
         typer.echo(f"wrote {json_out}", err=True)
     if plot is not None:
         import matplotlib.pyplot as plt
 
         fig = v.plot()
         try:
-            _replace_atomically(plot, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+            _run(
+                _replace_atomically,
+                plot,
+                lambda tmp: fig.savefig(tmp, dpi=110, format="png"),
+                force=force,
+            )
         finally:
             plt.close(fig)
         typer.echo(f"wrote {plot}", err=True)
@@ -404,7 +505,7 @@ def solve(
         boundary=boundary,
         solver_options=_solver_options(solver, steps),
     )
-    _replace_atomically(out, lambda tmp: ds.to_netcdf(tmp))
+    _run(_replace_atomically, out, lambda tmp: ds.to_netcdf(tmp), force=force)
     typer.echo(f"{sol!r}")
     typer.echo(f"wrote {out}", err=True)
 
@@ -459,9 +560,7 @@ def generate(
         )
     except (TypeError, ValueError) as exc:
         _fail(str(exc).splitlines()[0])
-    tmp = out.with_name(f".{out.name}.tmp")
-    ds.to_netcdf(tmp)
-    os.replace(tmp, out)
+    _run(_replace_atomically, out, lambda tmp: ds.to_netcdf(tmp), force=force)
     typer.echo(f"wrote {out}: {problem.equation}")
 
 
@@ -510,9 +609,7 @@ def fetch(
             ds = _run(fetch_smhi, parameter, ids, period, drop_suspect=drop_suspect)
         except ConnectionError as exc:
             _fail(str(exc))
-    tmp = out.with_name(f".{out.name}.tmp")
-    ds.to_netcdf(tmp)
-    os.replace(tmp, out)
+    _run(_replace_atomically, out, lambda tmp: ds.to_netcdf(tmp), force=force)
     var = next(v for v in ds.data_vars if v != "quality")
     typer.echo(
         f"wrote {out}: {var}({ds.sizes['time']} times, {ds.sizes['station']} stations) "
@@ -545,18 +642,27 @@ def info() -> None:
             typer.echo(f"{pkg} (not installed)")
 
 
-@app.callback()
-def _main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
-        typer.echo(__version__)
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"discover {__version__}")
         raise typer.Exit()
 
 
-def main() -> None:
-    """Entry point of the ``discover`` script."""
-    app()
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Find the partial differential equation hidden in measured data."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``discover`` script (through :mod:`discover_cli`)."""
+    app(args=argv, prog_name="discover")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .errors import DataError, ExpressionError
 from .library import LAPLACIAN, derivative_symbol, latex, parse_symbol, sstr
 from .parsing import parse_expr
 
@@ -77,6 +78,31 @@ class TermEstimate:
             "ci": None if self.ci is None else [float(self.ci[0]), float(self.ci[1])],
             "inclusion": None if self.inclusion is None else float(self.inclusion),
         }
+
+
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise DataError(f"the equation's '{key}' must hold text, not {type(value).__name__}")
+    return value
+
+
+def _units(d: Mapping[str, Any]) -> Mapping[str, Any]:
+    units = d.get("units") or {}
+    if not isinstance(units, Mapping):
+        raise DataError(f"the equation's 'units' must be an object, not {type(units).__name__}")
+    return units
+
+
+def _terms(terms: Any) -> list[dict[str, Any]]:
+    if not isinstance(terms, list) or not all(isinstance(t, Mapping) for t in terms):
+        raise DataError("the equation's 'terms' must be a list of objects with 'term' and 'coef'")
+    out = []
+    for t in terms:
+        if "term" not in t or "coef" not in t:
+            raise DataError(f"a term needs 'term' and 'coef'; keys given: {list(t)}")
+        _text(t["term"], "term")
+        out.append(t)
+    return out
 
 
 def _parse(text: str, names: Iterable[str]) -> sp.Expr:
@@ -129,7 +155,7 @@ class Equation:
                         str(t["term"]),
                         float(t["coef"]),
                         None if ci is None else (float(ci[0]), float(ci[1])),
-                        t.get("inclusion"),
+                        None if t.get("inclusion") is None else float(t["inclusion"]),
                     )
                 )
             else:
@@ -158,6 +184,22 @@ class Equation:
     def rhs(self) -> str:
         """The right-hand side in full precision, readable by :func:`sympy.sympify`."""
         return sstr(self.rhs_expr) if self.terms else "0"
+
+    @property
+    def field(self) -> str:
+        """The field whose derivative the left-hand side is (``air_temp`` of
+        ``air_temp_t``), read against the known fields, never split at ``_``.
+
+        >>> Equation("air_temp_t", [("air_temp_xx", 0.1)], fields=("air_temp",)).field
+        'air_temp'
+        """
+        d = parse_symbol(self.lhs, self.fields, self.coords)
+        if d is None:
+            raise DataError(
+                f"the left-hand side '{self.lhs}' is no derivative of the equation's fields "
+                f"({', '.join(self.fields)}) along {', '.join(self.coords)}"
+            )
+        return d.field
 
     @property
     def coefficients(self) -> dict[str, float]:
@@ -447,16 +489,31 @@ class Equation:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Equation:
+        """The equation of :meth:`to_dict`; a malformed record is a one-line
+        :class:`~discover.errors.DataError`, and every term is parsed here by the restricted
+        parser (no code in a record runs)."""
+        if not isinstance(d, Mapping):
+            raise DataError(f"an equation must be a JSON object, not {type(d).__name__}")
         for key in ("lhs", "terms"):
             if key not in d:
-                raise ValueError(f"an equation needs the key '{key}'; keys given: {list(d)}")
-        return cls(
-            d["lhs"],
-            d["terms"],
-            fields=d.get("fields", ("u",)),
-            coords=d.get("coords", ("t", "x")),
-            units=d.get("units"),
-        )
+                raise DataError(f"an equation needs the key '{key}'; keys given: {list(d)}")
+        try:
+            eq = cls(
+                _text(d["lhs"], "lhs"),
+                _terms(d["terms"]),
+                fields=[_text(f, "fields") for f in d.get("fields", ("u",))],
+                coords=[_text(c, "coords") for c in d.get("coords", ("t", "x"))],
+                units={_text(k, "units"): _text(v, "units") for k, v in _units(d).items()},
+            )
+        except (TypeError, KeyError, IndexError) as exc:
+            raise DataError(f"cannot read the equation of {d.get('lhs')!r}: {exc}") from None
+        except ExpressionError:
+            raise
+        except ValueError as exc:
+            raise DataError(f"cannot read the equation of {d.get('lhs')!r}: {exc}") from None
+        eq.term_exprs()  # parse every term now: a bad one fails here, in one line
+        eq.field  # noqa: B018  (the left-hand side names a field's derivative)
+        return eq
 
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), **kwargs)

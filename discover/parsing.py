@@ -9,7 +9,8 @@ comprehensions, strings, keywords — is a one-line :class:`~discover.errors.Exp
 Nothing is evaluated by Python: the SymPy objects are built node by node.
 
 Names are always symbols of the data, never SymPy's built-ins: ``E`` is a field named E, not
-Euler's number, and ``I``, ``N``, ``S``, ``beta``, ``lambda_`` are names like any other.  The
+Euler's number, and ``I``, ``N``, ``S``, ``beta``, ``lambda_`` are names like any other; so
+is ``sin`` when it is not called (a field may be named so).  The
 one constant is ``pi`` (unless the caller declares a symbol of that name).
 
 Examples
@@ -125,14 +126,14 @@ class _Builder:
             return self.symbols[name]
         if name in CONSTANTS:
             return CONSTANTS[name]
-        if name in self.functions:
-            raise _Reject(f"'{name}' is a function; call it, e.g. {name}(x)")
         return sp.Symbol(name)
 
     def call(self, node: ast.Call, depth: int) -> sp.Expr:
         fname = node.func.id if isinstance(node.func, ast.Name) else None
+        if fname is None:
+            raise _Reject(f"calling the result of {_describe(node.func)} is not allowed")
         if fname not in self.functions:
-            shown = fname if fname is not None else _describe(node.func)
+            shown = fname
             raise _Reject(
                 f"the function {shown} is not allowed; functions: "
                 f"{', '.join(sorted(self.functions))}"

@@ -410,25 +410,33 @@ def _equations(result: Any) -> tuple[list[Equation], dict[str, Any]]:
     if isinstance(result, Discovery):
         return result.equations_in_data_units, result.to_dict(include_path=False)
     if isinstance(result, (str, Path)):
-        try:
-            result = json.loads(Path(result).read_text())
-        except FileNotFoundError:
-            raise DataError(
-                f"no result file '{result}'; give the JSON that `discover find --json` wrote"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"'{result}' is not JSON ({exc}); give the file `discover find --json` wrote"
-            ) from None
-    if not isinstance(result, Mapping) or "equations" not in result:
+        result = _read_record(Path(result))
+    if not isinstance(result, Mapping) or not isinstance(result.get("equations"), list):
         raise DataError(
-            "the result has no 'equations'; give the JSON that `discover find --json` wrote"
+            "the result has no list of 'equations'; give the JSON that `discover find --json` wrote"
         )
     eqs = result.get("equations_in_data_units") or result["equations"]
+    if not isinstance(eqs, list):
+        raise DataError("the result's 'equations_in_data_units' must be a list of equations")
+    for key in ("data", "settings", "transform"):
+        if not isinstance(result.get(key, {}), Mapping):
+            raise DataError(f"the result's '{key}' must be a JSON object")
+    return [Equation.from_dict(e) for e in eqs], dict(result)
+
+
+def _read_record(path: Path) -> Any:
+    """The JSON of a result file; one-line errors for a missing, binary or non-JSON file."""
+    hint = "give the JSON file that `discover find --json` wrote"
     try:
-        return [Equation.from_dict(e) for e in eqs], dict(result)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"cannot read the result's equations: {exc}") from None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"no result file '{path}'; {hint}") from None
+    except IsADirectoryError:
+        raise DataError(f"'{path}' is a folder; {hint}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"'{path}' is not text (a binary or netCDF file?); {hint}") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise DataError(f"'{path}' is not JSON ({str(exc)[:80]}); {hint}") from None
 
 
 def _sides(periodic: Sequence[str] | str, samples: Samples) -> tuple[str, ...]:
@@ -701,7 +709,7 @@ def _validate_stations(
             f"at stations the equation is re-solved per station (ODE) or on a grid between "
             f"them (classical); the '{solver}' solver is for gridded data"
         )
-    by_field = {e.lhs.split("_")[0]: e for e in equations}
+    by_field = {e.field: e for e in equations}
     equations = [by_field[f] for f in samples.fields]
     spatial = _spatial_terms(equations, samples)
     holdout = holdout or settings.get("holdout") or "last:20%"
@@ -842,14 +850,15 @@ def validate(
     settings = record.get("settings", {})
     if var is None:
         var = rdata.get("var")
-        if not var:
+        if not var or not isinstance(var, str):
             raise DataError("the result does not name its variable; give var= / --var")
         var = var.split(",")
     time_unit = rdata.get("time_unit") or "days"
-    if "t" in record.get("transform", {}):  # found in other units: load in the data's own
-        time_unit = record["transform"]["t"].get("from") or "days"
+    t_change = record.get("transform", {}).get("t")
+    if isinstance(t_change, Mapping):  # found in other units: load in the data's own
+        time_unit = t_change.get("from") or "days"
     samples = load(data, var, time_unit=time_unit)
-    eq_fields = [e.lhs.split("_")[0] for e in equations]
+    eq_fields = [e.field for e in equations]
     if sorted(eq_fields) != sorted(samples.fields):
         raise DataError(
             f"the result has equations for {', '.join(eq_fields)} but the data gives "
