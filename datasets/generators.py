@@ -12,7 +12,9 @@ tests can use coefficients the discovery code has never seen.
 
 from __future__ import annotations
 
+import inspect
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -489,7 +491,39 @@ def generate(name: str, **params: float) -> Problem:
     except KeyError:
         valid = ", ".join(repr(k) for k in GENERATORS)
         raise ValueError(f"unknown dataset '{name}'; valid names: {valid}") from None
+    known = [p for p in inspect.signature(gen).parameters]
+    for key, value in params.items():
+        if key not in known:
+            raise ValueError(
+                f"'{name}' has no parameter '{key}'; its parameters: {', '.join(known) or 'none'}"
+            )
+        if not math.isfinite(float(value)):
+            raise ValueError(f"parameter {key} of '{name}' must be a finite number, not {value}")
     return gen(**params)
+
+
+#: the fewest points along a dim, stations and observations a usable file has
+MIN_POINTS, MIN_STATIONS, MIN_OBS = 5, 3, 20
+
+
+def _check_sampling(layout: str, **sizes: int) -> None:
+    """One-line errors for a sampling that would give an unusable file."""
+    nx, nt, stride = sizes["nx"], sizes["nt"], sizes["stride"]
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, not {stride}")
+    for name, n in (("nx", nx), ("nt", nt)):
+        if n // stride < MIN_POINTS:
+            raise ValueError(
+                f"{name} = {n} gives fewer than {MIN_POINTS} points (after stride {stride}); "
+                f"give --{name} {MIN_POINTS * stride} or more"
+            )
+    if layout == "station" and sizes["n_stations"] < MIN_STATIONS:
+        raise ValueError(
+            f"{sizes['n_stations']} station(s) cannot give spatial derivatives; give "
+            f"--n-stations {MIN_STATIONS} or more (60 by default)"
+        )
+    if layout == "scattered" and sizes["n_obs"] < MIN_OBS:
+        raise ValueError(f"--n-obs must be at least {MIN_OBS}, not {sizes['n_obs']}")
 
 
 def make_dataset(
@@ -532,6 +566,7 @@ def make_dataset(
         With the true equation in ``attrs["true_equation"]`` and the coefficients, as JSON,
         in ``attrs["true_coefficients"]``.
     """
+    _check_sampling(layout, nx=nx, nt=nt, n_stations=n_stations, n_obs=n_obs, stride=stride)
     if isinstance(problem, str):
         problem = generate(problem)
     rng = np.random.default_rng(seed + 7919)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort
 
 from . import __version__
+from .io import parse_sel
 
 #: exit status of a user mistake and of an interrupt (128 + SIGINT)
 USAGE_STATUS, INTERRUPT_STATUS = 2, 130
@@ -249,6 +251,10 @@ def find(
             "or 'auto': weather for data on latitude/longitude."
         ),
     ] = "auto",
+    sel: Annotated[
+        str | None,
+        typer.Option(help="Take one value along a dim, e.g. number=0 (an ensemble member)."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
@@ -269,7 +275,9 @@ def find(
         try:
             acc = int(accuracy)
         except ValueError:
-            _fail(f"--accuracy must be 'auto' or a whole number, not '{accuracy}'")
+            _fail(f"--accuracy must be 'auto' or an even whole number, not '{accuracy}'")
+        if acc < 2 or acc % 2:
+            _fail(f"--accuracy must be 'auto' or an even number >= 2 (2, 4, 6), not {accuracy}")
     names = [v.strip() for v in var.split(",") if v.strip()]
     declared: dict[str, str] = {}
     for item in (units or "").split(","):
@@ -301,6 +309,7 @@ def find(
         neural={"progress": sys.stderr.isatty()},
         holdout=holdout,
         preset=preset,
+        sel=_run(parse_sel, sel) or None,
     )
     if result.settings.get("preset"):
         why = result.settings.get("preset_reason", "")
@@ -400,6 +409,10 @@ def validate(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Write a PNG: data, solution, error.")
     ] = None,
+    sel: Annotated[
+        str | None,
+        typer.Option(help="Take one value along a dim, e.g. number=0 (an ensemble member)."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
@@ -425,11 +438,13 @@ def validate(
         holdout=holdout,
         periodic=_periodic_arg(periodic),
         solver_options=_solver_options(solver, steps),
+        sel=_run(parse_sel, sel) or None,
     )
     typer.echo(str(v))
     doc = v.to_dict()
     if leads:
         values, labels = _run(parse_leads, leads, v.samples.units.get("t") or v.samples.time_unit)
+        _run(v.check_leads, values, labels)
         typer.echo(v.lead_table(values, labels))
         doc["leads"] = {"labels": labels, **v.at_leads(values)}
     if json_out is not None:
@@ -478,6 +493,10 @@ def solve(
     steps: Annotated[
         int | None, typer.Option(help="Neural solver: Adam and L-BFGS steps each.")
     ] = None,
+    sel: Annotated[
+        str | None,
+        typer.Option(help="Take one value along a dim, e.g. number=0 (an ensemble member)."),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
@@ -488,6 +507,10 @@ def solve(
     _run(_check_output, out, force, [init])
     if out.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
         _fail(f"--out writes netCDF; give a file ending in .nc, not '{out.name}'")
+    if not math.isfinite(t_end):
+        _fail(f"--t-end must be a finite number, not {t_end}")
+    if start is not None and not math.isfinite(start):
+        _fail(f"--start must be a finite number, not {start}")
     if boundary not in ("data", "initial"):
         _fail(f"--boundary must be 'data' or 'initial', not '{boundary}'")
     names = [v.strip() for v in var.split(",") if v.strip()] if var else None
@@ -504,6 +527,7 @@ def solve(
         periodic=_periodic_arg(periodic),
         boundary=boundary,
         solver_options=_solver_options(solver, steps),
+        sel=_run(parse_sel, sel) or None,
     )
     _run(_replace_atomically, out, lambda tmp: ds.to_netcdf(tmp), force=force)
     typer.echo(f"{sol!r}")
@@ -543,8 +567,8 @@ def generate(
             params[key.strip()] = float(value)
         except ValueError:
             _fail(f"--param takes NAME=NUMBER, not '{item}'")
-    if not 0 <= missing < 1 or noise < 0:
-        _fail("--noise must be >= 0 and --missing in [0, 1)")
+    if not (math.isfinite(noise) and noise >= 0) or not 0 <= missing < 1:
+        _fail(f"--noise must be a number >= 0 and --missing in [0, 1), not {noise} and {missing}")
     try:
         problem = make_problem(name, **params)
         ds = make_dataset(

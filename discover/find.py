@@ -25,6 +25,7 @@ u_t = -1.0*u_x + 0.05*u_xx
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -318,6 +319,39 @@ def choose_preset(samples: Samples, preset: str | None) -> tuple[str | None, str
     return preset, "chosen"
 
 
+def station_support(samples: Samples, max_order: int) -> int:
+    """The highest spatial derivative order the stations can support, at most ``max_order``.
+
+    A polynomial of order ``k`` in ``d`` space dims has ``C(k + d, d)`` coefficients, so
+    ``n`` stations in general position determine derivatives up to the largest such ``k``
+    with ``C(k + d, d) <= n`` (2-D: 3 stations for slopes, 6 for curvatures).  Fewer than
+    ``d + 1`` stations, or stations on a line (a plane), support none: a one-line error.
+    A lower cap than asked is a warning.
+    """
+    pos = np.unique(samples.points[:, 1:], axis=0)
+    d = pos.shape[1]
+    rank = np.linalg.matrix_rank(pos - pos.mean(axis=0)) if len(pos) > 1 else 0
+    if max_order > 0 and rank < d:
+        where = "at one place" if rank == 0 else f"on a {'line' if rank == 1 else 'plane'}"
+        raise DataError(
+            f"{len(pos)} station(s) {where} cannot give derivatives in {d} space dims: give "
+            f"at least {d + 1} stations not all {where.split()[-1]}, or use max_order=0 "
+            "(--max-order 0) for an ODE at each station"
+        )
+    k = 0
+    while k < max_order and math.comb(k + 1 + d, d) <= len(pos):
+        k += 1
+    if k < max_order:
+        warnings.warn(
+            f"{len(pos)} stations in {d} space dims support spatial derivatives up to order "
+            f"{k} only (order {k + 1} needs {math.comb(k + 1 + d, d)}); max_order lowered "
+            f"from {max_order} to {k}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return k
+
+
 def _strong(library: Library, table: dict[str, np.ndarray]) -> dict:
     """Field -> (design matrix, time derivative) from a table of derivatives at points."""
     X = library.matrix(table)
@@ -468,6 +502,7 @@ def find(
     scale: dict[str, tuple[float, float]] | None = None,
     holdout: str | None = None,
     preset: str | None = "auto",
+    sel: dict[str, Any] | None = None,
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -534,6 +569,9 @@ def find(
         preset's; ``max_order`` and ``degree`` are capped at the preset's (2, and 0: no
         products, the fields enter as extra terms), so ``max_order=0`` asks for the best
         ODE with the same forcing.
+    sel : dict, optional
+        Dim -> the one value to take along it (an ensemble member, a level); passed to
+        :func:`discover.io.load` and recorded, so that ``validate`` takes the same.
 
     Returns
     -------
@@ -561,7 +599,7 @@ def find(
     else:
         if var is None:
             raise DataError("no variable given; name the field with var= / --var")
-        samples = load(data, var, time=time, coords=coords, time_unit=time_unit)
+        samples = load(data, var, time=time, coords=coords, time_unit=time_unit, sel=sel)
     held: dict[str, Any] = {"start": None, "stations": None}
     if holdout:
         samples, held = split_holdout(samples, holdout)
@@ -579,6 +617,8 @@ def find(
     tr = None
     if units or scale:
         samples, tr = transform(samples, units, scale=scale)
+    if samples.layout == "station":
+        max_order = station_support(samples, max_order)
     noise = estimate_noise(samples) if samples.grid is not None else None
     if method == "auto":
         method = "neural" if noise is None or noise > NOISE_FOR_NEURAL else "fd"
@@ -764,6 +804,7 @@ def find(
         "preset_reason": why,
         "scale": {k: list(v) for k, v in (scale or {}).items()},
         "holdout": holdout,
+        "sel": dict(sel or {}),
         "holdout_start": held["start"],
         "holdout_stations": held["stations"],
     }

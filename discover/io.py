@@ -309,6 +309,7 @@ def load(
     time: str | None = None,
     coords: Sequence[str] | None = None,
     time_unit: str = "days",
+    sel: Mapping[str, Any] | None = None,
 ) -> Samples:
     """Load the variable(s) ``var`` from a netCDF path or an xarray object as :class:`Samples`.
 
@@ -326,6 +327,10 @@ def load(
         numeric coordinate variables on the station/obs dim, except heights and ids).
     time_unit : {"days", "hours", "minutes", "seconds"}
         Unit that datetime times are decoded to.
+    sel : dict, optional
+        Dim -> the one value to take along it (an ensemble member, a pressure level), by
+        label, or by position for a dim without coordinate (:func:`select`).  Other dims of
+        length one are dropped by themselves.
 
     Returns
     -------
@@ -360,6 +365,29 @@ def load(
             raise DataError(
                 f"variable '{name}' not found{where}; valid variables: {_fmt_list(ds.data_vars)}"
             )
+    tname = _find_time(ds, ds[names[0]], time)
+    ds = select(ds, names, sel, keep=[tname])
+    try:
+        return _dispatch(ds, names, tname, coords, time_unit, source)
+    except (RuntimeError, OSError) as exc:  # netCDF/HDF5 read errors surface on first access
+        if source is None:
+            raise
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:80]
+        raise DataError(
+            f"cannot read the values of {_fmt_list(names)} from '{source}' ({reason}); the file "
+            "is damaged or incomplete: copy or download it again"
+        ) from None
+
+
+def _dispatch(
+    ds: xr.Dataset,
+    names: list[str],
+    tname: str,
+    coords: Sequence[str] | None,
+    time_unit: str,
+    source: str | None,
+) -> Samples:
+    """The layout loader for the fields' dims (grid, stations or scattered)."""
     arrays = [ds[n] for n in names]
     dims0 = arrays[0].dims
     for a in arrays[1:]:
@@ -369,8 +397,7 @@ def load(
                 "fields discovered together must share dims"
             )
     da = arrays[0]
-    tname = _find_time(ds, da, time)
-
+    _check_not_ensemble(da, [d for d in da.dims if d != tname])
     if tname in da.dims and len(da.dims) == 1:
         raise DataError(
             f"variable '{da.name}' depends on time only; a PDE needs at least one space dim "
@@ -463,6 +490,108 @@ def _point_samples(
     )
 
 
+#: dimension names that count members of an ensemble, never a spatial axis
+ENSEMBLE_DIMS = ("number", "member", "ensemble", "realization", "realisation", "member_id")
+
+
+def parse_sel(spec: str | None) -> dict[str, str]:
+    """``"number=0,level=850"`` -> ``{"number": "0", "level": "850"}`` (values stay text until
+    the data tells their type, :func:`select`).
+
+    >>> parse_sel("number=0, level=850")
+    {'number': '0', 'level': '850'}
+    """
+    out: dict[str, str] = {}
+    for item in (spec or "").split(","):
+        if not item.strip():
+            continue
+        dim, sep, value = item.partition("=")
+        if not sep or not dim.strip() or not value.strip():
+            raise DataError(f"--sel takes DIM=VALUE pairs separated by commas, not '{item}'")
+        out[dim.strip()] = value.strip()
+    return out
+
+
+def _label(ds: xr.Dataset, dim: str, value: Any) -> Any:
+    """``value`` (text from the command line, or a number) as a label of ``dim``."""
+    coord = ds[dim].values
+    if not isinstance(value, str):
+        return value
+    try:
+        if np.issubdtype(coord.dtype, np.datetime64):
+            return np.datetime64(value)
+        if np.issubdtype(coord.dtype, np.number):
+            return float(value)
+    except ValueError:
+        raise DataError(
+            f"--sel {dim}={value}: '{value}' is not a value of '{dim}' ({coord.dtype})"
+        ) from None
+    return value
+
+
+def select(
+    ds: xr.Dataset, names: Sequence[str], sel: Mapping[str, Any] | None, keep: Sequence[str] = ()
+) -> xr.Dataset:
+    """Pick one value along the dims named in ``sel`` (by label; by position where the dim
+    has no coordinate), then drop every other length-1 dim of the fields (a single pressure
+    level, a single ensemble member); the picked values stay as scalar coordinates."""
+    dims = list(ds[names[0]].dims)
+    for dim, value in (sel or {}).items():
+        if dim not in dims:
+            raise DataError(
+                f"--sel names '{dim}', which is not a dim of '{names[0]}'; dims: {_fmt_list(dims)}"
+            )
+        if dim not in ds.coords:
+            ds = ds.isel({dim: int(value)})
+            continue
+        label = _label(ds, dim, value)
+        try:
+            ds = ds.sel({dim: label})
+        except KeyError:
+            shown = _fmt_list(ds[dim].values[:6])
+            raise DataError(
+                f"--sel {dim}={value}: no such value; values of '{dim}': {shown}"
+            ) from None
+    single = [d for d in ds[names[0]].dims if ds.sizes[d] == 1 and d not in keep]
+    return ds.isel({d: 0 for d in single}) if single else ds
+
+
+def _check_not_ensemble(da: xr.DataArray, space: Sequence[str]) -> None:
+    for d in space:
+        if str(d).lower() in ENSEMBLE_DIMS:
+            raise DataError(
+                f"'{da.name}' has an ensemble dim '{d}' ({da.sizes[d]} members); pick one with "
+                f"--sel {d}=VALUE (sel= in Python), e.g. --sel {d}={da[d].values[0]}"
+            )
+
+
+def _continuous_longitudes(ds: xr.Dataset, names: Sequence[str], space: Sequence[str]):
+    """Longitudes that cross 0°/360° (354 … 359, 0 … 9, or sorted into 0 … 9, 354 … 359)
+    made continuous (-6 … 9) and in order, the data rolled along; others untouched."""
+    for d in space:
+        if d not in ds.coords or degree_kind(str(d), _attr(ds[d], "units")) != "lon":
+            if str(d).lower() not in ("lon", "longitude"):
+                continue
+        vals = np.asarray(ds[d].values, dtype=float)
+        if vals.size < 3 or not np.all(np.isfinite(vals)):
+            continue
+        steps = np.diff(np.sort(np.mod(vals, 360.0)))
+        gap = np.mod(vals.min(), 360.0) + 360.0 - np.mod(vals.max(), 360.0)
+        order = np.argsort(np.mod(vals, 360.0))
+        # the widest gap of the circle must be the one left out
+        k = int(np.argmax(steps))
+        if steps[k] <= gap:
+            continue
+        cont = np.mod(vals, 360.0)
+        cont = np.where(cont > cont[order][k], cont - 360.0, cont)
+        new_order = np.argsort(cont)
+        ds = ds.isel({d: new_order}).assign_coords({d: (d, cont[new_order], ds[d].attrs)})
+        logger.info(
+            "longitude '%s' crosses 0°/360°: made continuous (%g … %g)", d, cont.min(), cont.max()
+        )
+    return ds
+
+
 def _load_grid(
     ds: xr.Dataset,
     names: list[str],
@@ -471,6 +600,7 @@ def _load_grid(
     time_unit: str,
     source: str | None,
 ) -> Samples:
+    ds = _continuous_longitudes(ds, names, space)
     da = ds[names[0]]
     dims = [tname, *space]
     axes: dict[str, np.ndarray] = {}
@@ -946,10 +1076,11 @@ def transform(
         after[sym] = f"{a:g}*({old or 1}){b:+g}" if b else f"{a:g}*({old or 1})"
     for sym, new in units.items():
         old = samples.units.get(sym)
-        if old is None:
+        if old is None or old.strip() in ("", "1", "-", "dimensionless"):
             raise DataError(
-                f"'{sym}' has no units attribute, so it cannot be converted to '{new}'; "
-                "set the variable's units attribute"
+                f"'{sym}' has no physical unit in the data (units {old!r}), so it cannot be "
+                f"converted to '{new}'; set its units attribute (e.g. units='m'), or drop "
+                f"{sym}={new} from --units"
             )
         before[sym] = old
         after[sym] = new

@@ -184,6 +184,22 @@ class Validation:
             out[k] = row
         return out
 
+    def check_leads(self, leads: Sequence[float], labels: Sequence[str]) -> None:
+        """A one-line error for a lead time outside the held-out window."""
+        t = np.asarray(self.per_time_rmse["t"]) - self.info["t_start"]
+        unit = self.samples.units.get("t")
+        unit = unit if unit not in (None, "", "1") else "the data's time unit"
+        for lead, label in zip(leads, labels):
+            ok = self.at_leads([lead])["lead"] and not np.isnan(
+                self.at_leads([lead])["equation"][0]
+            )
+            if lead <= 0 or not ok:
+                raise DataError(
+                    f"lead time {label} is outside the held-out window, which has lead times "
+                    f"{t[0]:g} to {t[-1]:g} ({unit}); "
+                    "give leads within it"
+                )
+
     def lead_table(self, leads: Sequence[float], labels: Sequence[str] | None = None) -> str:
         """A plain-text table of :meth:`at_leads` (RMSE in the field's units)."""
         got = self.at_leads(leads)
@@ -485,6 +501,33 @@ def _problem(
     )
 
 
+def _fields_in(equations: Sequence[Any], data: str | Path | xr.Dataset) -> list[str]:
+    """The data variables the equations are about: a variable ``v`` is a field when a symbol
+    is ``v`` or a derivative ``v_…`` of it (the longest such variable wins, so ``air_temp``
+    is not taken for ``air``)."""
+    from .io import open_dataset, symbol_name
+    from .parsing import parse_equation
+
+    ds = open_dataset(data) if isinstance(data, (str, Path)) else data
+    symbols = {symbol_name(str(v)): str(v) for v in ds.data_vars}
+    names: set[str] = set()
+    for e in equations:
+        text = f"{e.lhs} = {e.rhs}" if isinstance(e, Equation) else str(e)
+        lhs, rhs = parse_equation(text)
+        names |= {s.name for s in (lhs - rhs).free_symbols}
+    found: list[str] = []
+    for name in sorted(names):
+        hits = [v for v in symbols if name == v or name.startswith(v + "_")]
+        if hits and symbols[max(hits, key=len)] not in found:
+            found.append(symbols[max(hits, key=len)])
+    if not found:
+        raise DataError(
+            f"the equations name none of the data's variables ({', '.join(symbols.values())}); "
+            "name the field with --var"
+        )
+    return found
+
+
 def solve_from_data(
     equations: Sequence[Any],
     data: str | Path | xr.Dataset,
@@ -498,16 +541,14 @@ def solve_from_data(
     boundary: str = "data",
     solver_options: Mapping[str, Any] | None = None,
     time_unit: str = "days",
+    sel: Mapping[str, Any] | None = None,
 ) -> tuple[Any, xr.Dataset]:
     """Solve ``equations`` from the state of gridded ``data`` at ``start`` (its first time
     by default) to ``t_end``; returns the :class:`~discover.solve.Solution` and the solution
     as a Dataset named like the data (variables, coordinates, units)."""
-    from .solve.problem import parse_equations
-
     if var is None:
-        fields, _ = parse_equations(list(equations), ("t", "x", "y", "z"))
-        var = list(fields)
-    samples = load(data, var, time_unit=time_unit)
+        var = _fields_in(equations, data)
+    samples = load(data, var, time_unit=time_unit, sel=sel)
     if samples.grid is None:
         raise DataError(
             f"solving starts from a state on a grid, but the data's layout is "
@@ -818,6 +859,7 @@ def validate(
     holdout: str | None = None,
     periodic: Sequence[str] | str = "auto",
     solver_options: Mapping[str, Any] | None = None,
+    sel: Mapping[str, Any] | None = None,
 ) -> Validation:
     """Re-solve the discovered equation(s) over a held-out window and compare with the data.
 
@@ -840,6 +882,8 @@ def validate(
         the wrap-around jump (:func:`detect_periodic`).
     solver_options : dict, optional
         Options of the solver.
+    sel : dict, optional
+        Dim -> the one value to take along it; the result's own selection by default.
 
     Returns
     -------
@@ -857,7 +901,9 @@ def validate(
     t_change = record.get("transform", {}).get("t")
     if isinstance(t_change, Mapping):  # found in other units: load in the data's own
         time_unit = t_change.get("from") or "days"
-    samples = load(data, var, time_unit=time_unit)
+    if sel is None:
+        sel = settings.get("sel") if isinstance(settings.get("sel"), Mapping) else None
+    samples = load(data, var, time_unit=time_unit, sel=sel)
     eq_fields = [e.field for e in equations]
     if sorted(eq_fields) != sorted(samples.fields):
         raise DataError(
