@@ -14,6 +14,7 @@ from discover.datasets import make_dataset
 from typer.testing import CliRunner
 
 from discover.cli import app
+from discover.parsing import parse_expr
 
 runner = CliRunner()
 
@@ -37,7 +38,7 @@ def test_find_prints_and_writes_the_contract(burgers_nc, tmp_path):
     doc = json.loads(out.read_text())
     eq = doc["equations"][0]
     assert eq["lhs"] == "u_t"
-    rhs = sp.sympify(eq["rhs"])
+    rhs = parse_expr(eq["rhs"])
     assert rhs.free_symbols == {sp.Symbol("u"), sp.Symbol("u_x"), sp.Symbol("u_xx")}
     assert eq["latex"] == "u_{t} = 0.1 u_{xx} - 1.0 u u_{x}"
     for term in eq["terms"]:

@@ -11,6 +11,7 @@ import xarray as xr
 from discover.datasets import GENERATORS, generate, make_dataset
 
 from discover.differentiate import finite_difference, spectral
+from discover.parsing import parse_expr
 
 
 def _residual(problem, nx=256, nt=201):
@@ -29,7 +30,7 @@ def _residual(problem, nx=256, nt=201):
     feats = {"u": u, "u_t": finite_difference(u, t, 1, axis=0, accuracy=8)}
     for k in range(1, 5):
         feats["u_" + "x" * k] = dx[k - 1]
-    rhs = sp.sympify(problem.equation.split("=", 1)[1])
+    rhs = parse_expr(problem.equation.split("=", 1)[1])
     f = sp.lambdify(sorted(rhs.free_symbols, key=str), rhs)
     pred = f(*(feats[str(s)] for s in sorted(rhs.free_symbols, key=str)))
     ok = np.isfinite(feats["u_t"]) & np.isfinite(feats["u_xxxx"])

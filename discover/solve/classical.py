@@ -265,9 +265,7 @@ class ClassicalSolver:
 
         def nonlin(v: np.ndarray) -> np.ndarray:
             out = np.zeros_like(v)
-            if not need:
-                return out
-            cols = []
+            cols = []  # none when the rest is a forcing of the coordinates or a constant
             for d in need:
                 big = np.zeros(fine_hat, dtype=complex)
                 big[np.ix_(*dst)] = (v[fidx[d.field]] * factors[d.name])[np.ix_(*src)] * ratio
