@@ -1077,10 +1077,10 @@ def transform(
     for sym, new in units.items():
         old = samples.units.get(sym)
         if old is None or old.strip() in ("", "1", "-", "dimensionless"):
+            what = "no units attribute" if old is None else f"no physical unit (units {old!r})"
             raise DataError(
-                f"'{sym}' has no physical unit in the data (units {old!r}), so it cannot be "
-                f"converted to '{new}'; set its units attribute (e.g. units='m'), or drop "
-                f"{sym}={new} from --units"
+                f"'{sym}' has {what} in the data, so it cannot be converted to '{new}'; set "
+                f"its units attribute (e.g. units='m'), or drop {sym}={new} from --units"
             )
         before[sym] = old
         after[sym] = new

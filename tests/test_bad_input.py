@@ -348,7 +348,7 @@ def test_warnings_are_one_line_each(burgers):
 
 def test_units_on_data_without_units(burgers):
     line = one_error_line(run(*FAST, burgers, "--units", "x=km"))
-    assert "no physical unit" in line and "units attribute" in line
+    assert "no physical unit" in line and "set its units attribute" in line
 
 
 def test_singleton_and_ensemble_dims(tmp_path):
