@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
-from .differentiate import METHODS, differentiate
+from .differentiate import METHODS, differentiate, is_uniform
 from .equation import Equation, TermEstimate
 from .interpolate import NeuralInterpolant
 from .io import (
@@ -64,6 +64,8 @@ from .select import (
     triangular,
 )
 from .weak import SCALES, evaluation_grid, inner_box, inside_hull, weak_systems
+from .weakgrid import MIN_HALF as WEAK_MIN_HALF
+from .weakgrid import grid_weak_systems
 from .weather import PRESETS
 
 __all__ = ["Discovery", "find"]
@@ -204,6 +206,26 @@ def estimate_noise(samples: Samples) -> float:
             sigma = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(70)
             out = min(out, sigma / spread)
     return float(out) if np.isfinite(out) else 0.0
+
+
+def auto_method(samples: Samples, noise: float | None) -> str:
+    """The derivative method ``method="auto"`` takes, by the rule measured on the benchmark.
+
+    Station and scattered data: ``neural`` (the interpolant is the only way to a grid).
+    Gridded data: ``fd`` when the estimated noise is at most :data:`NOISE_FOR_NEURAL` (clean
+    data, where high-order stencils are exact to rounding); ``weak`` (the weak form on the
+    data's own grid, :mod:`discover.weakgrid`) when the grid is noisier and every axis is
+    uniform with room for test functions; ``neural`` otherwise (non-uniform axes).
+    """
+    if samples.grid is None or noise is None:
+        return "neural"
+    if noise <= NOISE_FOR_NEURAL:
+        return "fd"
+    for c in samples.coords:
+        a = np.asarray(samples.grid[c].values, dtype=float)
+        if a.size < 2 * WEAK_MIN_HALF + 1 or not is_uniform(a):
+            return "neural"
+    return "weak"
 
 
 def collocation_points(
@@ -550,7 +572,7 @@ def find(
         raise DataError(f"library_fraction must be in (0, 1], not {library_fraction}")
     if form not in FORMS:
         raise DataError(f"unknown form '{form}'; valid forms: " + ", ".join(repr(f) for f in FORMS))
-    valid_methods = ("auto", "neural", *METHODS)
+    valid_methods = ("auto", "neural", "weak", *METHODS)
     if method not in valid_methods:
         raise DataError(
             f"unknown method '{method}'; valid methods: "
@@ -581,7 +603,7 @@ def find(
         samples, tr = transform(samples, units, scale=scale)
     noise = estimate_noise(samples) if samples.grid is not None else None
     if method == "auto":
-        method = "neural" if noise is None or noise > NOISE_FOR_NEURAL else "fd"
+        method = auto_method(samples, noise)
     if method != "neural" and samples.grid is None:
         raise DataError(
             f"the '{method}' method needs gridded data, but the layout is '{samples.layout}'; "
@@ -604,7 +626,12 @@ def find(
     systems: list[dict[str, tuple[np.ndarray, np.ndarray]]]
     grid_rows = None  # FD: which grid points are rows (effective size of the residual)
     n_eff_of: list[float | None]
-    if method == "neural":
+    weak_info = None
+    if method == "weak":  # the weak form on the data's own grid (discover.weakgrid)
+        built = grid_weak_systems(samples, library)
+        systems, centers, n_eff_of = built.systems, built.centers, built.n_eff
+        variants, points, weak_info = built.variants, built.centers[0], built.info
+    elif method == "neural":
         interp = _fit_interpolant(samples, dict(neural or {}), noise)
         fit_report = interp.fit_report_
         if form == "weak":
@@ -646,7 +673,7 @@ def find(
         )
     # where each variant's rows lie, and their cross-validation folds (the weak form's boxes
     # move with their size; the other variants share their rows)
-    if method == "neural" and form == "weak":
+    if method == "weak" or (method == "neural" and form == "weak"):
         row_points = centers
         fold_of = [block_folds(c, n_folds=n_folds, seed=seed) for c in centers]
     else:
@@ -739,11 +766,13 @@ def find(
         }
         if fit_report is not None:
             diagnostics[fld]["interpolant"] = fit_report
+        if weak_info is not None:
+            diagnostics[fld]["weak_grid"] = weak_info
     settings = {
         "method": method,
         "accuracy": accuracy,
         "accuracy_chosen": {f: v.get("accuracy") for f, v in chosen_variants.items()},
-        "form": form if method == "neural" else "strong",
+        "form": form if method == "neural" else ("weak" if method == "weak" else "strong"),
         "max_order": max_order,
         "degree": degree,
         "extra": list(extra),
