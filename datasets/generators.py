@@ -343,9 +343,10 @@ def kuramoto_sivashinsky(
     antidiffusion: float = -1.0,
     hyperdiffusion: float = -1.0,
     seed: int = 0,
+    t_end: float = 40.0,
 ) -> Problem:
     """``u_t = a u u_x + b u_xx + c u_xxxx`` on the periodic interval [0, 32π) (Kassam &
-    Trefethen's set-up for the defaults -1, -1, -1)."""
+    Trefethen's set-up for the defaults -1, -1, -1), up to ``t_end``."""
     rng = np.random.default_rng(seed)
     phase = rng.uniform(0, 2 * np.pi)
 
@@ -362,7 +363,7 @@ def kuramoto_sivashinsky(
         coefs,
         0.0,
         32 * np.pi,
-        40.0,
+        t_end,
         u0,
         lambda k: -antidiffusion * k**2 + hyperdiffusion * k**4,
         nonlin,

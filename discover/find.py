@@ -366,6 +366,7 @@ def _uncertainty(
     n_bootstrap: int,
     library_fraction: float,
     seed: int,
+    backward: bool = False,
 ) -> tuple[list[TermEstimate], dict]:
     """Each kept term with its interval and inclusion probability, and how they came about.
 
@@ -397,6 +398,7 @@ def _uncertainty(
             library_fraction=library_fraction,
             n_eff=n_eff,
             seed=seed,
+            backward=backward,
         )
         se_b = ens.coef_se
         inclusion = ens.inclusion
@@ -453,6 +455,22 @@ def _stability_check(factors: list[np.ndarray], i: int):
         return cache[support]
 
     return stable
+
+
+def _debias(built, fld: str, table, terms: list[TermEstimate], names, report: dict) -> list:
+    """The weak form's coefficients with the noise's share of the Gram matrix taken out
+    (:meth:`discover.weakgrid.WeakGridSystems.debiased`); intervals move with them."""
+    idx = [names.index(t.term) for t in terms]
+    c = built.debiased(fld, *table, idx)
+    if c is None:
+        return terms
+    report["noise_debiased"] = {t.term: float(v - t.coef) for t, v in zip(terms, c)}
+    return [
+        TermEstimate(
+            t.term, float(v), t.ci and (t.ci[0] + v - t.coef, t.ci[1] + v - t.coef), t.inclusion
+        )
+        for t, v in zip(terms, c)
+    ]
 
 
 def _variants(method: str, accuracy: int | str) -> list[dict]:
@@ -712,7 +730,13 @@ def find(
                 resid[grid_rows] = y - X @ full
                 n_eff = effective_size(resid)
             path = sparsity_path(
-                X, y, library.names, folds=fold_of[i], regressor=regressor, n_eff=n_eff
+                X,
+                y,
+                library.names,
+                folds=fold_of[i],
+                regressor=regressor,
+                n_eff=n_eff,
+                backward=method == "weak",
             )
             stable = _stability_check(factors, i)
             unstable = {c.support for c in path.candidates if not stable(c.support)}
@@ -743,7 +767,10 @@ def find(
             n_bootstrap=n_bootstrap,
             library_fraction=library_fraction,
             seed=seed,
+            backward=method == "weak",
         )
+        if method == "weak" and i == 0:
+            terms = _debias(built, fld, tables[0], terms, library.names, uncertainty)
         equations.append(
             Equation(
                 lhs,

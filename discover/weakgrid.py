@@ -62,7 +62,7 @@ from scipy.signal import fftconvolve
 
 from .differentiate import is_uniform
 from .errors import DataError
-from .library import Library, Term, parse_symbol
+from .library import Library, parse_symbol
 from .weak import weak_parts
 
 __all__ = ["WeakGridSystems", "corner_wavenumber", "grid_weak_systems", "half_width_from_corner"]
@@ -110,6 +110,20 @@ class WeakGridSystems:
     n_eff: list[float]
     variants: list[dict]
     info: dict = field(default_factory=dict)
+    noise_gram: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def debiased(self, fld: str, X: np.ndarray, y: np.ndarray, idx: Sequence[int]):
+        """Least squares of ``y`` on the columns ``idx`` of ``X`` (the first box size) with
+        the noise's share of the Gram matrix taken out (errors in variables); ``None`` when
+        no noise Gram is known or the corrected matrix is not positive definite."""
+        if fld not in self.noise_gram or not len(idx):
+            return None
+        nxx, nxy = self.noise_gram[fld]
+        ix = np.asarray(idx)
+        G = X[:, ix].T @ X[:, ix] - nxx[np.ix_(ix, ix)]
+        if np.any(np.linalg.eigvalsh(G) <= 1e-3 * np.abs(np.diag(X[:, ix].T @ X[:, ix])).min()):
+            return None
+        return np.linalg.solve(G, X[:, ix].T @ y - nxy[ix])
 
 
 def corner_wavenumber(u: np.ndarray, axis: int) -> int:
@@ -307,14 +321,16 @@ def grid_weak_systems(
     sigma = {f: _noise_sigma(raw[f]) if noise_correction else 0.0 for f in samples.fields}
     mesh = dict(zip(samples.coords, np.meshgrid(*axes, indexing="ij"), strict=True))
     systems, centers, n_eff, variants = [], [], [], []
+    noise_gram: dict = {}
     for scale in scales:
         half = [
             int(min(max(MIN_HALF, round(scale * m)), max(MIN_HALF, round(MAX_FRACTION * n))))
             for m, n in zip(half_width, missing.shape)
         ]
-        sys_, cen, ne = _one_size(
-            library, parts, data, missing, sigma, mesh, axes, h, half, p
+        sys_, cen, ne, gram = _one_size(
+            library, parts, data, missing, sigma, mesh, axes, h, half, p, gram=not systems
         )
+        noise_gram = gram if gram is not None else noise_gram
         systems.append(sys_)
         centers.append(cen)
         n_eff.append(ne)
@@ -326,11 +342,14 @@ def grid_weak_systems(
         "noise_sigma": sigma,
     }
     logger.info("weak form on the grid: half-widths %s (corners %s)", half_width, corners)
-    return WeakGridSystems(systems, centers, n_eff, variants, info)
+    if not noise_correction:
+        noise_gram = {}
+    return WeakGridSystems(systems, centers, n_eff, variants, info, noise_gram)
 
 
-def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p):
-    """The systems for one box size: rows at the lattice of query points."""
+def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, gram=False):
+    """The systems for one box size: rows at the lattice of query points (and, with
+    ``gram``, the noise's expected share of the Gram matrix, :func:`_noise_gram`)."""
     ndim = len(axes)
     stride = [max(1, m // QUERY) for m in half]
     mh = [max(2, round(MOLLIFIER * m)) for m in half]
@@ -378,4 +397,87 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p):
     grids = [a[m : a.size - m][::s] for a, m, s in zip(axes, half, stride)]
     cen = np.stack([c[keep] for c in np.meshgrid(*grids, indexing="ij")], axis=1)
     overlap = np.prod([s / (2 * m + 1) for s, m in zip(stride, half)])
-    return systems, cen, float(max(2.0, keep.sum() * overlap))
+    ng = None
+    if gram:
+        kern = [[_bump(m, p, b, hd) for m, b, hd in zip(half, beta, h)] for _, beta in parts]
+        signs = [(-1) ** sum(beta) for _, beta in parts]
+        ng = _noise_gram(library, [g for g, _ in parts], kern, signs, data, sigma, sel, keep)
+        t_kern = [_bump(m, p, b, hd) for m, b, hd in zip(half, t_order, h)]
+        for f in library.fields:  # the time derivative's column: -∫ψ_t u_f
+            poly_y = _monomials(sp.Symbol(f), library.fields)
+            cols = [_monomials(g, library.fields) for g, _ in parts]
+            nxy = np.array(
+                [
+                    0.0
+                    if c is None
+                    else -sg * _pair_sum(poly_y, c, t_kern, k, data, sigma, library, sel, keep)
+                    for c, k, sg in zip(cols, kern, signs)
+                ]
+            )
+            ng[f] = (ng[f][0], nxy)
+    return systems, cen, float(max(2.0, keep.sum() * overlap)), ng
+
+
+def _monomials(g: sp.Expr, fields: Sequence[str]) -> dict | None:
+    """``g`` as ``{exponents over fields: coefficient}``; None unless a polynomial in the
+    fields alone (terms with derivatives or coordinates are left uncorrected)."""
+    syms = [sp.Symbol(f) for f in fields]
+    if not g.free_symbols or not g.free_symbols <= set(syms):
+        return None
+    poly = sp.Poly(sp.expand(g), *syms)
+    return {tuple(int(e) for e in k): float(c) for k, c in poly.terms()}
+
+
+def _pair_cov(a: tuple, b: tuple, data, sigma, fields) -> np.ndarray:
+    """Covariance of the noise-corrected monomials ``u^a`` and ``u^b`` at each grid point:
+    ``Σ_{m≠0} Π_f C(a_f, m_f) C(b_f, m_f) m_f! σ_f^{2m_f} · u^{a+b-2m}`` (Hermite
+    expansion), with ``u^{a+b-2m}`` itself estimated without bias."""
+    from itertools import product
+    from math import comb, factorial
+
+    shape = next(iter(data.values())).shape
+    out = np.zeros(shape)
+    for m in product(*[range(min(x, y) + 1) for x, y in zip(a, b)]):
+        if not any(m):
+            continue
+        w = np.ones(shape)
+        for f, ai, bi, mi in zip(fields, a, b, m):
+            w = (
+                w
+                * (comb(ai, mi) * comb(bi, mi) * factorial(mi) * sigma[f] ** (2 * mi))
+                * _hermite_power(data[f], ai + bi - 2 * mi, sigma[f])
+            )
+        out += w
+    return out
+
+
+def _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep) -> float:
+    """``Σ_rows Σ_z K_a K_b Cov(g_a, g_b)`` for two polynomial columns."""
+    cov = np.zeros(next(iter(data.values())).shape)
+    for ea, ca in pa.items():
+        for eb, cb in pb.items():
+            cov = cov + ca * cb * _pair_cov(ea, eb, data, sigma, library.fields)
+    if not np.any(cov):
+        return 0.0
+    prod_kern = [x * y for x, y in zip(ka, kb)]
+    return float(np.sum(_correlate(cov, prod_kern)[sel][keep]))
+
+
+def _noise_gram(library, gs, kern, signs, data, sigma, sel, keep) -> dict:
+    """Per field ``(N_XX, ·)``: the expected contribution of the noise to ``XᵀX`` (first
+    order in the kernels' overlap; columns that are not polynomials of the fields get
+    none)."""
+    polys = [_monomials(g, library.fields) for g in gs]
+    n = len(gs)
+    nxx = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            if polys[i] is None or polys[j] is None:
+                continue
+            v = (
+                signs[i]
+                * signs[j]
+                * _pair_sum(polys[i], polys[j], kern[i], kern[j], data, sigma, library, sel, keep)
+            )
+            nxx[i, j] = nxx[j, i] = v
+    return {f: (nxx, np.zeros(n)) for f in library.fields}
