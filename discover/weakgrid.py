@@ -53,7 +53,7 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,20 +110,21 @@ class WeakGridSystems:
     n_eff: list[float]
     variants: list[dict]
     info: dict = field(default_factory=dict)
-    noise_gram: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    noise_gram: Callable[[str, Sequence[int]], tuple[np.ndarray, np.ndarray]] | None = None
 
     def debiased(self, fld: str, X: np.ndarray, y: np.ndarray, idx: Sequence[int]):
         """Least squares of ``y`` on the columns ``idx`` of ``X`` (the first box size) with
-        the noise's share of the Gram matrix taken out (errors in variables); ``None`` when
-        no noise Gram is known or the corrected matrix is not positive definite."""
-        if fld not in self.noise_gram or not len(idx):
+        the noise's expected share of ``XᵀX`` and ``Xᵀy`` taken out (errors in variables);
+        ``None`` when no noise Gram is known or the corrected matrix is not positive
+        definite."""
+        if self.noise_gram is None or not len(idx):
             return None
-        nxx, nxy = self.noise_gram[fld]
-        ix = np.asarray(idx)
-        G = X[:, ix].T @ X[:, ix] - nxx[np.ix_(ix, ix)]
-        if np.any(np.linalg.eigvalsh(G) <= 1e-3 * np.abs(np.diag(X[:, ix].T @ X[:, ix])).min()):
+        nxx, nxy = self.noise_gram(fld, list(idx))
+        A = X[:, list(idx)]
+        G = A.T @ A - nxx
+        if np.any(np.linalg.eigvalsh(G) <= 1e-3 * np.diag(A.T @ A).min()):
             return None
-        return np.linalg.solve(G, X[:, ix].T @ y - nxy[ix])
+        return np.linalg.solve(G, A.T @ y - nxy)
 
 
 def corner_wavenumber(u: np.ndarray, axis: int) -> int:
@@ -321,7 +322,7 @@ def grid_weak_systems(
     sigma = {f: _noise_sigma(raw[f]) if noise_correction else 0.0 for f in samples.fields}
     mesh = dict(zip(samples.coords, np.meshgrid(*axes, indexing="ij"), strict=True))
     systems, centers, n_eff, variants = [], [], [], []
-    noise_gram: dict = {}
+    noise_gram = None
     for scale in scales:
         half = [
             int(min(max(MIN_HALF, round(scale * m)), max(MIN_HALF, round(MAX_FRACTION * n))))
@@ -330,7 +331,7 @@ def grid_weak_systems(
         sys_, cen, ne, gram = _one_size(
             library, parts, data, missing, sigma, mesh, axes, h, half, p, gram=not systems
         )
-        noise_gram = gram if gram is not None else noise_gram
+        noise_gram = gram or noise_gram
         systems.append(sys_)
         centers.append(cen)
         n_eff.append(ne)
@@ -343,13 +344,13 @@ def grid_weak_systems(
     }
     logger.info("weak form on the grid: half-widths %s (corners %s)", half_width, corners)
     if not noise_correction:
-        noise_gram = {}
+        noise_gram = None
     return WeakGridSystems(systems, centers, n_eff, variants, info, noise_gram)
 
 
 def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, gram=False):
     """The systems for one box size: rows at the lattice of query points (and, with
-    ``gram``, the noise's expected share of the Gram matrix, :func:`_noise_gram`)."""
+    ``gram``, the noise's expected share of the Gram matrix, :meth:`WeakGridSystems.debiased`)."""
     ndim = len(axes)
     stride = [max(1, m // QUERY) for m in half]
     mh = [max(2, round(MOLLIFIER * m)) for m in half]
@@ -401,20 +402,26 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
     if gram:
         kern = [[_bump(m, p, b, hd) for m, b, hd in zip(half, beta, h)] for _, beta in parts]
         signs = [(-1) ** sum(beta) for _, beta in parts]
-        ng = _noise_gram(library, [g for g, _ in parts], kern, signs, data, sigma, sel, keep)
+        polys = [_monomials(g, library.fields) for g, _ in parts]
         t_kern = [_bump(m, p, b, hd) for m, b, hd in zip(half, t_order, h)]
-        for f in library.fields:  # the time derivative's column: -∫ψ_t u_f
-            poly_y = _monomials(sp.Symbol(f), library.fields)
-            cols = [_monomials(g, library.fields) for g, _ in parts]
-            nxy = np.array(
+
+        def pair(pa, pb, ka, kb) -> float:
+            if pa is None or pb is None:
+                return 0.0
+            return _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep)
+
+        def ng(fld: str, idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+            """``(N_XX, N_Xy)`` of the columns ``idx`` for field ``fld``."""
+            nxx = np.array(
                 [
-                    0.0
-                    if c is None
-                    else -sg * _pair_sum(poly_y, c, t_kern, k, data, sigma, library, sel, keep)
-                    for c, k, sg in zip(cols, kern, signs)
+                    [signs[i] * signs[j] * pair(polys[i], polys[j], kern[i], kern[j]) for j in idx]
+                    for i in idx
                 ]
             )
-            ng[f] = (ng[f][0], nxy)
+            py = _monomials(sp.Symbol(fld), library.fields)  # y = -∫ψ_t u_f
+            nxy = np.array([-signs[i] * pair(py, polys[i], t_kern, kern[i]) for i in idx])
+            return nxx, nxy
+
     return systems, cen, float(max(2.0, keep.sum() * overlap)), ng
 
 
@@ -461,23 +468,3 @@ def _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep) -> float:
         return 0.0
     prod_kern = [x * y for x, y in zip(ka, kb)]
     return float(np.sum(_correlate(cov, prod_kern)[sel][keep]))
-
-
-def _noise_gram(library, gs, kern, signs, data, sigma, sel, keep) -> dict:
-    """Per field ``(N_XX, ·)``: the expected contribution of the noise to ``XᵀX`` (first
-    order in the kernels' overlap; columns that are not polynomials of the fields get
-    none)."""
-    polys = [_monomials(g, library.fields) for g in gs]
-    n = len(gs)
-    nxx = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i, n):
-            if polys[i] is None or polys[j] is None:
-                continue
-            v = (
-                signs[i]
-                * signs[j]
-                * _pair_sum(polys[i], polys[j], kern[i], kern[j], data, sigma, library, sel, keep)
-            )
-            nxx[i, j] = nxx[j, i] = v
-    return {f: (nxx, np.zeros(n)) for f in library.fields}
