@@ -499,7 +499,8 @@ def burgers_shock(*, advection: float = -1.0, amplitude: float = 1000.0, seed: i
     def big_v0(y: np.ndarray) -> np.ndarray:
         return height * width * np.sqrt(np.pi) / 2 * erf((y - center) / width)
 
-    ys = np.linspace(-8000.0, 8000.0, 16001)
+    # y* lies between x - t·max v (≥ -4000 - 2.4 w) and x (≤ 4000): spacing 2
+    ys = np.linspace(-6500.0, 4000.0, 5251)
 
     def at(t: float, x: np.ndarray) -> np.ndarray:
         if t == 0:
