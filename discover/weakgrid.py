@@ -164,7 +164,7 @@ def half_width_from_corner(n: int, corner: int, p: int) -> int:
     ``exp(-TAU²/2)`` at the corner wavenumber (index ``corner`` of an ``n``-point axis).
 
     >>> half_width_from_corner(256, 20, 8), half_width_from_corner(256, 5, 8)
-    (18, 51)
+    (18, 38)
     """
     k_h = 2 * np.pi * max(corner, 1) / n  # wavenumber times the grid spacing
     m = TAU * np.sqrt(2 * p + 3) / k_h
