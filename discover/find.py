@@ -776,6 +776,7 @@ def find(
             n_bootstrap=n_bootstrap,
             library_fraction=library_fraction,
             seed=seed,
+            backward=method == "weak",
         )
         if method == "weak" and i == 0:
             terms = _debias(built, fld, tables[0], terms, library.names, uncertainty)
