@@ -1,7 +1,8 @@
 """The benchmark's datasets: clean fields with their true equations, and the noise.
 
 Each :class:`Case` loads a clean field once; :func:`noisy` adds Gaussian noise of standard
-deviation ``p·std(u)`` (the convention of PDE-FIND and DeePyMoD) with a seed of its own, so
+deviation ``p·std(u)`` (the convention of PDE-FIND and DeePyMoD, ``convention="std"``) or
+``p·rms(u)`` (weak SINDy's and E-WSINDy's, ``convention="rms"``) with a seed of its own, so
 every method of one run sees the very same numbers.
 """
 
@@ -17,10 +18,12 @@ import xarray as xr
 from discover.datasets import make_dataset
 from discover.datasets.pdefind import PDEFIND, load_pdefind, shared_data_dir
 
-__all__ = ["CASES", "NOISE_LEVELS", "Case", "noisy", "unavailable"]
+__all__ = ["CASES", "CONVENTIONS", "NOISE_LEVELS", "Case", "noisy", "unavailable"]
 
-#: relative noise levels p (σ = p·std u)
-NOISE_LEVELS: tuple[float, ...] = (0.0, 0.01, 0.05, 0.10, 0.20, 0.50)
+#: relative noise levels p: PDE-FIND's small ones and E-WSINDy's (0, 10, 50, 100, 150, 200%)
+NOISE_LEVELS: tuple[float, ...] = (0.0, 0.01, 0.05, 0.10, 0.20, 0.50, 1.0, 1.5, 2.0)
+#: noise conventions: σ = p·std(u) (PDE-FIND, DeePyMoD) or σ = p·rms(u) (weak SINDy)
+CONVENTIONS: tuple[str, ...] = ("std", "rms")
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,11 @@ def _ks_window() -> xr.Dataset:
     return ds
 
 
+def _shock() -> xr.Dataset:
+    # inviscid Burgers, amplitude 10³ on [-4000, 4000]: a shock forms at mid-record
+    return make_dataset("burgers_shock", nx=256, nt=101)
+
+
 CASES: dict[str, Case] = {
     c.name: c
     for c in (
@@ -100,6 +108,19 @@ CASES: dict[str, Case] = {
             max_order=4,
             pdefind="kuramoto_sivashinsky",
             cost=3.0,
+        ),
+        Case(
+            "ks_full",
+            "Kuramoto–Sivashinsky, PDE-FIND, whole domain (1024 × 251)",
+            lambda: load_pdefind("kuramoto_sivashinsky"),
+            max_order=4,
+            pdefind="kuramoto_sivashinsky",
+            cost=6.0,
+        ),
+        Case(
+            "burgers_shock",
+            "inviscid Burgers with a shock, generated (256 × 101)",
+            _shock,
         ),
         Case(
             "advection_diffusion",
@@ -145,17 +166,22 @@ def clean(name: str) -> xr.Dataset:
     return CASES[name].load()
 
 
-def noisy(name: str, noise: float, seed: int) -> xr.Dataset:
-    """Case ``name`` with Gaussian noise σ = ``noise``·std(u) drawn from ``seed``.
+def noisy(name: str, noise: float, seed: int, convention: str = "std") -> xr.Dataset:
+    """Case ``name`` with Gaussian noise σ = ``noise``·std(u) (``convention="std"``) or
+    ``noise``·rms(u) (``"rms"``) drawn from ``seed``.
 
     Noise 0 returns the clean data.  The generator is seeded by ``(seed, noise)``, so each
     level has its own draws and the same call always gives the same numbers.
     """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown noise convention '{convention}'; valid: 'std', 'rms'")
     ds = clean(name).copy(deep=True)
     if noise:
         u = ds["u"].values
         rng = np.random.default_rng([seed, round(noise * 1000)])
-        ds["u"].values = u + noise * np.nanstd(u) * rng.standard_normal(u.shape)
+        size = np.nanstd(u) if convention == "std" else np.sqrt(np.nanmean(u**2))
+        ds["u"].values = u + noise * size * rng.standard_normal(u.shape)
     ds.attrs["noise"] = noise
+    ds.attrs["noise_convention"] = convention
     ds.attrs["noise_seed"] = seed
     return ds

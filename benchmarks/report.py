@@ -19,6 +19,7 @@ FIELDS = (
     "noise",
     "seed",
     "method",
+    "convention",
     "right",
     "max_error",
     "wall_s",
@@ -216,7 +217,7 @@ def plot(summary: list[dict[str, Any]], methods: list[str], path: Path) -> None:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(CASES[d].label, fontsize=9)
-        ax.set_xlabel("noise σ / std(u)  (0 drawn at 0.1%)")
+        ax.set_xlabel("noise σ / std(u) or rms(u), as the run says  (0 drawn at 0.1%)")
         ax.set_ylabel("max. relative coefficient error")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(datasets) :]:

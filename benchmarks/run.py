@@ -1,8 +1,9 @@
 """Benchmark table: ``python -m benchmarks [--quick] [--datasets ...] [--seeds N]``.
 
 For each dataset (the PDE-FIND fields in ``../shared/data/pde-find`` and the project's own
-generators) at noise levels 0–50% (σ = p·std u) over noise seeds, run ``discover find``
-(default, and ``--method fd``), pysindy's PDE-FIND and pysindy's weak form on the same
+generators) at noise levels 0–200% (σ = p·std u, or p·rms u with ``--convention rms``) over
+noise seeds, run ``discover find`` (default, ``--method fd`` and ``--method weak``),
+pysindy's PDE-FIND and pysindy's weak form on the same
 noisy array in the same worker process, and record right terms, the worst relative
 coefficient error, wall time and peak memory.  Writes ``results.csv`` (every run),
 ``table.md`` (medians over seeds, and the highest noise with the right terms per method)
@@ -39,17 +40,20 @@ from typing import Any
 
 import numpy as np
 
-from .cases import CASES, NOISE_LEVELS, noisy, unavailable
+from .cases import CASES, CONVENTIONS, NOISE_LEVELS, noisy, unavailable
 from .methods import METHODS, THRESHOLDS, measure, score
 from .report import append_csv, markdown, plot, read_csv, summarize
 
 QUICK = {"datasets": ["burgers"], "noise": [0.0, 0.01, 0.10], "seeds": 1}
 
 
-def run_case(name: str, noise: float, seed: int, methods: list[str]) -> list[dict[str, Any]]:
-    """Every method in ``methods`` on case ``name`` with this noise and seed."""
+def run_case(
+    name: str, noise: float, seed: int, methods: list[str], convention: str = "std"
+) -> list[dict[str, Any]]:
+    """Every method in ``methods`` on case ``name`` with this noise (σ = noise·std u, or
+    noise·rms u with ``convention="rms"``) and seed."""
     case = CASES[name]
-    ds = noisy(name, noise, seed)
+    ds = noisy(name, noise, seed, convention)
     truth = case.truth(ds)
     rows = []
     for m in methods:
@@ -61,6 +65,7 @@ def run_case(name: str, noise: float, seed: int, methods: list[str]) -> list[dic
         # per case and method, or the same command gives another table
         np.random.seed([seed, round(noise * 1000)])  # noqa: NPY002 (the one pysindy uses)
         row: dict[str, Any] = {"dataset": name, "noise": noise, "seed": seed, "method": m}
+        row["convention"] = convention
         try:
             out, wall, peak = measure(lambda fn=fn, args=args: fn(*args))
         except Exception as exc:  # a method that fails on a case is a result, not a crash
@@ -137,7 +142,7 @@ def _code_version() -> str:
 
 
 #: the settings a resumed run takes from ``run.json``
-RESUMED = ("datasets", "noise", "seeds", "methods", "jobs")
+RESUMED = ("datasets", "noise", "seeds", "methods", "jobs", "convention")
 
 
 def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
@@ -158,7 +163,7 @@ def _resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[s
             "would not compare: start a new run with another --out"
         )
     for key in RESUMED:
-        setattr(args, key, meta["settings"][key])
+        setattr(args, key, meta["settings"].get(key, "std" if key == "convention" else None))
     return meta
 
 
@@ -176,6 +181,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--datasets", nargs="+", choices=list(CASES), help="default: all")
     parser.add_argument("--noise", nargs="+", type=float, help="levels p (default: all six)")
     parser.add_argument("--seeds", type=int, help="noise seeds per level (default 3)")
+    parser.add_argument(
+        "--convention",
+        choices=list(CONVENTIONS),
+        default="std",
+        help="noise σ = p·std(u) (PDE-FIND, DeePyMoD; default) or p·rms(u) (weak SINDy)",
+    )
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), help="default: all")
     parser.add_argument(
         "--jobs",
@@ -202,7 +213,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args.methods = args.methods or list(METHODS)
     for p in args.noise:
         if not 0 <= p < 10:
-            parser.error(f"noise levels are fractions of std(u) in [0, 10), not {p}")
+            parser.error(f"noise levels are fractions of std(u) or rms(u) in [0, 10), not {p}")
     args.jobs = _cores() if args.jobs is None else args.jobs
     if args.seeds < 1 or args.jobs < 1:
         parser.error("--seeds and --jobs must be at least 1")
@@ -274,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(
         args.jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)
     ) as pool:
-        futures = {pool.submit(run_case, *task, args.methods): task for task in tasks}
+        futures = {
+            pool.submit(run_case, *task, args.methods, args.convention): task for task in tasks
+        }
         for i, fut in enumerate(as_completed(futures), 1):
             d, p, s = futures[fut]
             got = fut.result()
@@ -304,7 +317,8 @@ def render(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -> None:
     header = (
         f"`{meta['command'].strip()}`: {meta['date']}, commit {meta['commit']}, "
         f"{meta['machine']}, {meta['jobs']} process(es) of {meta['threads']} thread(s), "
-        f"{meta['seeds']} noise seed(s) per level, {meta['minutes']} min in all"
+        f"{meta['seeds']} noise seed(s) per level, noise σ = p·"
+        f"{meta['settings'].get('convention', 'std')}(u), {meta['minutes']} min in all"
         + (f" (in {meta['resumed'] + 1} parts)" if meta.get("resumed") else "")
         + ".\n\n"
         "Each cell: seeds with the right terms / runs (bold: most of them) · median worst "

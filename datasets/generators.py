@@ -345,9 +345,10 @@ def kuramoto_sivashinsky(
     antidiffusion: float = -1.0,
     hyperdiffusion: float = -1.0,
     seed: int = 0,
+    t_end: float = 40.0,
 ) -> Problem:
     """``u_t = a u u_x + b u_xx + c u_xxxx`` on the periodic interval [0, 32π) (Kassam &
-    Trefethen's set-up for the defaults -1, -1, -1)."""
+    Trefethen's set-up for the defaults -1, -1, -1), up to ``t_end``."""
     rng = np.random.default_rng(seed)
     phase = rng.uniform(0, 2 * np.pi)
 
@@ -364,7 +365,7 @@ def kuramoto_sivashinsky(
         coefs,
         0.0,
         32 * np.pi,
-        40.0,
+        t_end,
         u0,
         lambda k: -antidiffusion * k**2 + hyperdiffusion * k**4,
         nonlin,
@@ -468,6 +469,72 @@ def lambda_omega(
     )
 
 
+def burgers_shock(*, advection: float = -1.0, amplitude: float = 1000.0, seed: int = 0) -> Problem:
+    """Inviscid Burgers ``u_t = a u u_x`` with a shock: the exact entropy solution.
+
+    A Gaussian hump of height ``amplitude`` on [-4000, 4000] (a non-periodic domain)
+    steepens and breaks at ``t ≈ 1.17 w / amplitude`` (``w = 1000``); the shock then runs
+    ahead of the hump until ``t_end`` (twice the breaking time).  With ``v = -a u`` solving
+    ``v_t + v v_x = 0``, the Lax–Oleinik formula gives ``v(x, t) = (x - y*) / t`` where ``y*``
+    minimizes ``(x - y)² / (2t) + V0(y)`` (``V0`` the integral of ``v(·, 0)``, exact through
+    the error function): the global minimum is found on a fine grid of ``y`` and polished by
+    bisection on the characteristic equation ``y + t v0(y) = x``, so the solution is exact
+    to rounding away from the shock and the shock sits where the entropy condition puts it.
+
+    >>> p = burgers_shock(advection=-2.0)
+    >>> u = p.evaluate(np.array([0.0, p.t_end]), np.linspace(-4000, 4000, 801))
+    >>> bool(np.abs(np.diff(u[1])).max() > 50 * np.abs(np.diff(u[0])).max())
+    True
+    """
+    if advection == 0 or amplitude <= 0:
+        raise ValueError("burgers_shock needs a nonzero advection and a positive amplitude")
+    from scipy.special import erf
+
+    rng = np.random.default_rng(seed)
+    width = 1000.0
+    height = amplitude * (1.0 + 0.2 * rng.uniform(-1, 1))  # of v = -a u
+    center = -2500.0 + 300.0 * rng.uniform(-1, 1)
+
+    def v0(y: np.ndarray) -> np.ndarray:
+        return height * np.exp(-(((y - center) / width) ** 2))
+
+    def big_v0(y: np.ndarray) -> np.ndarray:
+        return height * width * np.sqrt(np.pi) / 2 * erf((y - center) / width)
+
+    # y* lies between x - t·max v (≥ -4000 - 2.4 w) and x (≤ 4000): spacing 2
+    ys = np.linspace(-6500.0, 4000.0, 5251)
+
+    def at(t: float, x: np.ndarray) -> np.ndarray:
+        if t == 0:
+            return v0(x)
+        g = (x[:, None] - ys[None, :]) ** 2 / (2 * t) + big_v0(ys)[None, :]
+        k = np.argmin(g, axis=1)
+        dy = ys[1] - ys[0]
+        lo, hi = ys[k] - dy, ys[k] + dy
+        for _ in range(60):  # y + t v0(y) - x is increasing through the minimizer's root
+            mid = 0.5 * (lo + hi)
+            below = mid + t * v0(mid) - x < 0
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        return (x - 0.5 * (lo + hi)) / t
+
+    def evaluate(t: np.ndarray, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, float)
+        return np.stack([at(float(ti), x) for ti in np.asarray(t, float)]) / -advection
+
+    t_end = 2 * 1.166 * width / height
+    coefs = {"u*u_x": advection}
+    return Problem(
+        "burgers_shock",
+        "u_t = " + _rhs(coefs),
+        coefs,
+        {"x": (-4000.0, 4000.0)},
+        t_end,
+        evaluate,
+        periodic=False,
+        description="exact entropy solution (Lax–Oleinik) with a shock",
+    )
+
+
 GENERATORS: dict[str, Callable[..., Problem]] = {
     "heat": heat,
     "advection_diffusion": advection_diffusion,
@@ -477,6 +544,7 @@ GENERATORS: dict[str, Callable[..., Problem]] = {
     "kuramoto_sivashinsky": kuramoto_sivashinsky,
     "advection_diffusion_2d": advection_diffusion_2d,
     "lambda_omega": lambda_omega,
+    "burgers_shock": burgers_shock,
 }
 
 

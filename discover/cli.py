@@ -199,7 +199,7 @@ def find(
     max_order: Annotated[int, typer.Option(help="Highest spatial derivative order.")] = 3,
     degree: Annotated[int, typer.Option(help="Highest polynomial degree of the fields.")] = 2,
     method: Annotated[
-        str, typer.Option(help="Derivatives: auto, neural, fd, savgol or spectral.")
+        str, typer.Option(help="Derivatives: auto, weak, neural, fd, savgol or spectral.")
     ] = "auto",
     accuracy: Annotated[
         str, typer.Option(help="Finite-difference accuracy: auto or an even number.")

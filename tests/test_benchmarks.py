@@ -144,3 +144,13 @@ def test_a_stopped_run_resumes_with_the_cases_it_lacks(tmp_path, monkeypatch, ca
     with pytest.raises(SystemExit) as exc:
         main(["--resume", "--out", str(out)])
     assert exc.value.code == 2 and "would not compare" in capsys.readouterr().err
+
+
+def test_rms_convention_scales_noise_by_the_root_mean_square():
+    """weak SINDy's convention: σ = p·rms(u) (the shock's field has a large mean)."""
+    clean = noisy("burgers_shock", 0.0, 0)["u"].values
+    d = noisy("burgers_shock", 0.5, 0, "rms")["u"].values - clean
+    assert np.std(d) == pytest.approx(0.5 * np.sqrt(np.mean(clean**2)), rel=0.02)
+    assert np.sqrt(np.mean(clean**2)) > 1.2 * np.std(clean)
+    with pytest.raises(ValueError, match="valid: 'std', 'rms'"):
+        noisy("burgers_shock", 0.5, 0, "var")

@@ -177,12 +177,15 @@ def test_weak_and_strong_forms():
 
 
 def test_auto_method_rule():
-    """auto: finite differences on clean grids, the neural interpolant on noisy ones."""
+    """auto: finite differences on clean grids, the weak form on noisy uniform ones, the
+    neural interpolant on noisy grids with uneven spacing."""
     clean = make_dataset("heat", nx=64, nt=41)
     assert find(clean, "u").settings["method"] == "fd"
     quick = {"adam_steps": 300, "lbfgs_steps": 20, "width": 32, "depth": 3}
     noisy = make_dataset("heat", nx=64, nt=41, noise=0.05, seed=2)
-    d = find(noisy, "u", neural=quick)
+    assert find(noisy, "u", n_bootstrap=0).settings["method"] == "weak"
+    uneven = np.sort(np.r_[np.arange(0, 64, 2), np.arange(1, 64, 4)])
+    d = find(noisy.isel(x=uneven), "u", neural=quick)
     assert d.settings["method"] == "neural"
     assert 0.03 < d.settings["noise_estimate"] < 0.07
     report = d.diagnostics["u"]["interpolant"]

@@ -1,0 +1,470 @@
+"""Weak form on the gridded data itself: no network, no derivative of the data.
+
+The builder of the ``"weak"`` method of :func:`discover.find`.  It is weak SINDy (Messenger &
+Bortz, J. Comput. Phys. 443, 2021) on this project's library and selection:
+
+* separable test functions ``ψ(t, x, …) = Π_d (1 - s_d²)^p`` on boxes of ``2m_d + 1`` grid
+  points, centred on a lattice of query points (every ``stride`` points along each axis);
+* each library term written as a derivative ``∂^β g`` of a simpler expression where
+  possible (:func:`discover.weak.weak_parts`: ``u_xxxx = ∂⁴u``, ``u*u_x = ∂(u²/2)``): the
+  derivative moves onto ψ, so only values of the raw data enter;
+* the other terms (``u*u_xx``, ``u_x**2``) use *mollified* derivatives of the data (the data
+  convolved with the derivative of a narrow normalized bump), then are integrated against ψ;
+* every integral ``∫ ∂^β ψ · g`` at every query point is a separable convolution
+  (:func:`scipy.signal.fftconvolve` along one axis at a time), so a 256 × 300 case with a
+  4th-order library builds in a fraction of a second;
+* powers of the field are corrected for the noise's bias: with ``y = u + σ ε``, the
+  probabilists' Hermite polynomial ``σ^k He_k(y/σ)`` has mean ``u^k`` (``y² - σ²``,
+  ``y³ - 3σ²y``), with σ estimated from 4th differences of the data.
+
+Test-function size (the corner rule)
+-------------------------------------
+Along each axis the power spectrum of the data (averaged over the other axes) is flat at
+high wavenumbers where noise dominates and falls off at low ones where the field lives.
+Following Messenger & Bortz, the *corner* ``k_c`` is where a two-line fit of the cumulative
+sum of the log-spectrum bends (:func:`corner_wavenumber`).  The bump ``(1 - s²)^p`` of
+half-width ``m h`` is close to a Gaussian of standard deviation ``m h / √(2p + 3)``, whose
+Fourier transform at ``k`` is ``exp(-(k m h)² / (2(2p + 3)))``; the half-width is chosen
+so that this attenuation at the corner is ``exp(-TAU²/2)``:
+``m = TAU √(2p + 3) / (k_c h)``, clipped to ``[MIN_HALF, MAX_FRACTION · n]`` points.  With a
+clean field the corner sits at the resolution limit and the boxes stay small; with noise it
+moves down to where the noise floor meets the signal and the boxes grow.
+
+Stability check and intervals: the same system is built with boxes :data:`SCALES` times the
+chosen size; a model whose coefficients move by more than half between the two is unstable
+(:func:`discover.find._stability_check`), and the move enters the reported interval.
+
+Examples
+--------
+>>> import numpy as np, xarray as xr
+>>> from discover.io import load
+>>> from discover.library import Library
+>>> t = np.linspace(0, 2, 101); x = np.linspace(0, 2 * np.pi, 128, endpoint=False)
+>>> u = np.exp(-0.1 * t)[:, None] * np.sin(x)[None, :]     # u_t = 0.1 u_xx
+>>> s = load(xr.Dataset({"u": (("t", "x"), u)}, coords={"t": t, "x": x}), "u")
+>>> lib = Library(("u",), ("t", "x"), max_order=2, degree=1)
+>>> b = grid_weak_systems(s, lib)
+>>> X, y = b.systems[0]["u"]
+>>> c = np.linalg.lstsq(X[:, [lib.names.index("u_xx")]], y, rcond=None)[0]
+>>> bool(abs(c[0] - 0.1) < 1e-4)
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+from scipy.signal import fftconvolve
+
+from .differentiate import is_uniform
+from .errors import DataError
+from .library import Library, parse_symbol
+from .weak import weak_parts
+
+__all__ = ["WeakGridSystems", "corner_wavenumber", "grid_weak_systems", "half_width_from_corner"]
+
+logger = logging.getLogger(__name__)
+
+#: attenuation of the test function's spectrum at the corner wavenumber: exp(-TAU²/2)
+TAU = 2.0
+#: the bump exponent is ``p = max(order, 1) + BUMP_EXTRA`` (its derivatives up to the highest
+#: one a term needs vanish smoothly at the box's edge)
+BUMP_EXTRA = 6
+#: fewest points in a box's half-width, and the largest half-width as a fraction of the axis
+MIN_HALF = 8
+MAX_FRACTION = 0.15
+#: box sizes built, as multiples of the chosen one: the first gives the fit, the second the
+#: stability check and the discretization part of the interval
+SCALES = (1.0, 1.3)
+#: query points per box half-width along each axis (the lattice's stride is ``m / QUERY``)
+QUERY = 4
+#: half-width of the mollifier used for terms that keep a derivative of the data, as a
+#: fraction of the test function's
+MOLLIFIER = 0.5
+
+
+@dataclass
+class WeakGridSystems:
+    """The regression systems of the weak form on the data's grid, one per box size.
+
+    Attributes
+    ----------
+    systems : list of dict
+        Per box size, field -> ``(X, y)``: one row per query point, one column per term.
+    centers : list of ndarray
+        Per box size, the query points' coordinates (for block cross-validation).
+    n_eff : list of float
+        Per box size, the number of non-overlapping boxes (for AIC/BIC).
+    variants : list of dict
+        Per box size, its settings (half-widths in grid points, scale).
+    info : dict
+        How the sizes were chosen (corner wavenumbers, noise estimate), for the report.
+    """
+
+    systems: list[dict[str, tuple[np.ndarray, np.ndarray]]]
+    centers: list[np.ndarray]
+    n_eff: list[float]
+    variants: list[dict]
+    info: dict = field(default_factory=dict)
+    noise_gram: Callable[[str, Sequence[int]], tuple[np.ndarray, np.ndarray]] | None = None
+
+    def debiased(self, fld: str, X: np.ndarray, y: np.ndarray, idx: Sequence[int]):
+        """Least squares of ``y`` on the columns ``idx`` of ``X`` (the first box size) with
+        the noise's expected share of ``XᵀX`` and ``Xᵀy`` taken out (errors in variables);
+        ``None`` when no noise Gram is known or the corrected matrix is not positive
+        definite."""
+        if self.noise_gram is None or not len(idx):
+            return None
+        nxx, nxy = self.noise_gram(fld, list(idx))
+        A = X[:, list(idx)]
+        G = A.T @ A - nxx
+        if np.any(np.linalg.eigvalsh(G) <= 1e-3 * np.diag(A.T @ A).min()):
+            return None
+        return np.linalg.solve(G, A.T @ y - nxy)
+
+
+def corner_wavenumber(u: np.ndarray, axis: int) -> int:
+    """Index of the corner of the power spectrum of ``u`` along ``axis``.
+
+    The spectrum ``|û_k|`` (averaged over the other axes) is turned into
+    ``L_k = Σ_{j ≤ k} log|û_j|``; signal makes it rise steeply at low ``k`` and noise
+    linearly at high ``k``.  The corner is the ``k`` where a continuous two-segment fit of
+    ``L`` has the smallest squared error.
+
+    >>> rng = np.random.default_rng(0); x = np.linspace(0, 2 * np.pi, 512, endpoint=False)
+    >>> u = np.sin(3 * x)[None, :] + 0.5 * np.cos(7 * x)[None, :] + 0.01 * rng.normal(size=(4, 512))
+    >>> 7 <= corner_wavenumber(u, 1) <= 40
+    True
+    """
+    v = np.moveaxis(np.asarray(u, dtype=float), axis, -1)
+    v = v - v.mean(axis=-1, keepdims=True)
+    n = v.shape[-1]
+    win = np.hanning(n)  # the data are not periodic in general
+    spec = np.abs(np.fft.rfft(v * win, axis=-1)).reshape(-1, n // 2 + 1).mean(axis=0)
+    logs = np.log(np.maximum(spec, 1e-300 + spec.max() * 1e-16))
+    cum = np.cumsum(logs - logs.min())
+    k = np.arange(cum.size, dtype=float)
+    best, arg = np.inf, 1
+    for c in range(2, cum.size - 2):
+        err = 0.0
+        for sl in (slice(0, c + 1), slice(c, None)):
+            a = np.polyfit(k[sl], cum[sl], 1)
+            err += float(np.sum((np.polyval(a, k[sl]) - cum[sl]) ** 2))
+        if err < best:
+            best, arg = err, c
+    return int(arg)
+
+
+def half_width_from_corner(n: int, corner: int, p: int) -> int:
+    """Half-width (grid points) of the bump ``(1 - s²)^p`` whose spectrum is down to
+    ``exp(-TAU²/2)`` at the corner wavenumber (index ``corner`` of an ``n``-point axis).
+
+    >>> half_width_from_corner(256, 20, 8), half_width_from_corner(256, 5, 8)
+    (18, 38)
+    """
+    k_h = 2 * np.pi * max(corner, 1) / n  # wavenumber times the grid spacing
+    m = TAU * np.sqrt(2 * p + 3) / k_h
+    return int(np.clip(round(m), MIN_HALF, max(MIN_HALF, int(MAX_FRACTION * n))))
+
+
+def _bump(m: int, p: int, order: int, h: float) -> np.ndarray:
+    """``h · d^order/dz^order (1 - s²)^p`` at the ``2m + 1`` points of a box (``z = s m h``)."""
+    poly = np.polynomial.Polynomial([1.0, 0.0, -1.0]) ** p
+    s = np.linspace(-1.0, 1.0, 2 * m + 1)
+    return poly.deriv(order)(s) / (m * h) ** order * h if order else poly(s) * h
+
+
+def _correlate(v: np.ndarray, kernels: Sequence[np.ndarray], mode: str = "valid") -> np.ndarray:
+    """``Σ_j K(j) v(i + j)`` with the separable kernel ``Π_d kernels[d]``, axis by axis."""
+    out = v
+    for d, k in enumerate(kernels):
+        shape = [1] * v.ndim
+        shape[d] = k.size
+        out = fftconvolve(out, k[::-1].reshape(shape), mode=mode, axes=d)
+    return out
+
+
+def _hermite_power(y: np.ndarray, k: int, sigma: float) -> np.ndarray:
+    """``σ^k He_k(y/σ)``: an unbiased estimate of ``u^k`` from ``y = u + N(0, σ²)``."""
+    if sigma <= 0 or k < 2:
+        return y**k
+    coef = np.zeros(k + 1)
+    coef[k] = 1.0
+    return sigma**k * np.polynomial.hermite_e.hermeval(y / sigma, coef)
+
+
+def _values(
+    expr: sp.Expr,
+    library: Library,
+    data: dict[str, np.ndarray],
+    deriv,
+    sigma: dict[str, float],
+    coords: dict[str, np.ndarray],
+) -> np.ndarray:
+    """``expr`` on the grid: powers of a field noise-corrected, derivatives mollified."""
+    expr = sp.expand(expr)
+    total = np.zeros(next(iter(data.values())).shape)
+    for term in sp.Add.make_args(expr):
+        coef, rest = term.as_coeff_Mul()
+        val = np.full(total.shape, float(coef))
+        for base, exp in rest.as_powers_dict().items():
+            if base == 1:
+                continue
+            name, k = str(base), int(exp)
+            if name in coords:
+                val = val * coords[name] ** k
+            elif name in data:
+                val = val * _hermite_power(data[name], k, sigma[name])
+            else:
+                d = parse_symbol(name, library.fields, library.coords)
+                if d is None:
+                    raise DataError(f"term {term} cannot be evaluated on the grid")
+                val = val * deriv(d.field, tuple(d.orders)) ** k
+        total = total + val
+    return total
+
+
+def _has_derivative(g: sp.Expr, library: Library) -> bool:
+    """Whether ``g`` contains a derivative symbol of a field (it then needs mollifying)."""
+    for s in g.free_symbols:
+        d = parse_symbol(s.name, library.fields, library.coords)
+        if d is not None and d.total_order:
+            return True
+    return False
+
+
+def _noise_sigma(u: np.ndarray) -> float:
+    """Absolute noise σ from 4th differences along each axis (the smallest estimate)."""
+    out = np.inf
+    for ax in range(u.ndim):
+        if u.shape[ax] < 9:
+            continue
+        d = np.diff(u, n=4, axis=ax)
+        d = d[np.isfinite(d)]
+        out = min(out, 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(70))
+    return float(out) if np.isfinite(out) else 0.0
+
+
+def _axes(samples) -> list[np.ndarray]:
+    if samples.grid is None:
+        raise DataError(
+            f"the 'weak' method needs gridded data, but the layout is '{samples.layout}'; "
+            "use --method neural"
+        )
+    axes = [np.asarray(samples.grid[c].values, dtype=float) for c in samples.coords]
+    for c, a in zip(samples.coords, axes):
+        if a.size < 2 * MIN_HALF + 1 or not is_uniform(a):
+            raise DataError(
+                f"the 'weak' method needs uniformly spaced coordinates with at least "
+                f"{2 * MIN_HALF + 1} points; '{c}' has {a.size} (use --method neural or fd)"
+            )
+    return axes
+
+
+def choose_half_widths(samples, p: int) -> tuple[list[int], list[int]]:
+    """Half-widths (grid points) per axis from the corner rule, and the corners."""
+    corners = []
+    for ax in range(len(samples.coords)):
+        ks = [
+            corner_wavenumber(np.nan_to_num(samples.grid[f].values, nan=0.0), ax)
+            for f in samples.fields
+        ]
+        corners.append(max(ks))
+    shape = samples.grid[samples.fields[0]].shape
+    half = [half_width_from_corner(n, c, p) for n, c in zip(shape, corners)]
+    return half, corners
+
+
+def grid_weak_systems(
+    samples,
+    library: Library,
+    *,
+    half_width: Sequence[int] | None = None,
+    scales: Sequence[float] = SCALES,
+    noise_correction: bool = True,
+) -> WeakGridSystems:
+    """The weak-form regression systems of every field, built on the data's own grid.
+
+    Parameters
+    ----------
+    samples : Samples
+        Gridded samples with uniformly spaced coordinates (NaN allowed: boxes touching one
+        are left out).
+    library : Library
+    half_width : sequence of int, optional
+        Box half-widths in grid points per coordinate (time first); default: the corner rule.
+    scales : sequence of float
+        Box sizes built, as multiples of ``half_width``.
+    noise_correction : bool
+        Correct powers of a field for the noise's bias (Hermite polynomials).
+
+    Returns
+    -------
+    WeakGridSystems
+    """
+    axes = _axes(samples)
+    h = [float(a[1] - a[0]) for a in axes]
+    parts = [weak_parts(t) for t in library.terms]
+    order = max([max(b) for _, b in parts] + [1])
+    p = order + BUMP_EXTRA
+    corners = None
+    if half_width is None:
+        half_width, corners = choose_half_widths(samples, p)
+    raw = {f: np.asarray(samples.grid[f].values, dtype=float) for f in samples.fields}
+    missing = np.zeros(raw[samples.fields[0]].shape)
+    for v in raw.values():
+        missing = missing + ~np.isfinite(v)
+    data = {f: np.nan_to_num(v, nan=0.0) for f, v in raw.items()}
+    sigma = {f: _noise_sigma(raw[f]) if noise_correction else 0.0 for f in samples.fields}
+    mesh = dict(zip(samples.coords, np.meshgrid(*axes, indexing="ij"), strict=True))
+    systems, centers, n_eff, variants = [], [], [], []
+    noise_gram = None
+    for scale in scales:
+        half = [
+            int(min(max(MIN_HALF, round(scale * m)), max(MIN_HALF, round(MAX_FRACTION * n))))
+            for m, n in zip(half_width, missing.shape)
+        ]
+        sys_, cen, ne, gram = _one_size(
+            library, parts, data, missing, sigma, mesh, axes, h, half, p, gram=not systems
+        )
+        noise_gram = gram or noise_gram
+        systems.append(sys_)
+        centers.append(cen)
+        n_eff.append(ne)
+        variants.append({"box_scale": float(scale), "half_width": half})
+    info = {
+        "half_width": [int(m) for m in half_width],
+        "corner_index": corners,
+        "bump_power": p,
+        "noise_sigma": sigma,
+    }
+    logger.info("weak form on the grid: half-widths %s (corners %s)", half_width, corners)
+    if not noise_correction:
+        noise_gram = None
+    return WeakGridSystems(systems, centers, n_eff, variants, info, noise_gram)
+
+
+def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, gram=False):
+    """The systems for one box size: rows at the lattice of query points (and, with
+    ``gram``, the noise's expected share of the Gram matrix, :meth:`WeakGridSystems.debiased`)."""
+    ndim = len(axes)
+    stride = [max(1, m // QUERY) for m in half]
+    mh = [max(2, round(MOLLIFIER * m)) for m in half]
+    if any(_has_derivative(g, library) for g, _ in parts):
+        # mollified derivatives are wrong within a mollifier's reach of an edge or a gap
+        missing = _correlate(missing, [np.ones(2 * m + 1) for m in mh], mode="same") > 0.5
+        for d, m in enumerate(mh):
+            edge = [slice(None)] * ndim
+            for sl in (slice(0, m), slice(-m, None)):
+                edge[d] = sl
+                missing[tuple(edge)] = True
+        missing = missing.astype(float)
+    # valid centres: boxes wholly inside the grid and touching no missing value
+    bad = _correlate(missing, [np.ones(2 * m + 1) for m in half]) > 0.5
+    sel = tuple(slice(0, None, s) for s in stride)
+    keep = ~bad[sel]
+    if keep.sum() <= len(library):
+        raise DataError(
+            f"only {int(keep.sum())} test-function boxes fit in the data (half-widths {half} "
+            "points); the weak method needs a larger grid, or use --method fd"
+        )
+    cache: dict = {}
+
+    def deriv(fld: str, orders: tuple[int, ...]) -> np.ndarray:
+        key = (fld, orders)
+        if key not in cache:  # the data convolved with derivatives of a normalized bump
+            ks = []
+            for d in range(ndim):
+                k = _bump(mh[d], p, orders[d], h[d])
+                ks.append(k / _bump(mh[d], p, 0, h[d]).sum())
+            cache[key] = _correlate(data[fld], ks, mode="same")
+        return cache[key]
+
+    def integral(values: np.ndarray, beta: Sequence[int]) -> np.ndarray:
+        kernels = [_bump(m, p, b, hd) for m, b, hd in zip(half, beta, h)]
+        return _correlate(values, kernels)[sel][keep]
+
+    cols = []
+    for g, beta in parts:
+        v = _values(g, library, data, deriv, sigma, mesh)
+        cols.append((-1) ** sum(beta) * integral(v, beta))
+    X = np.column_stack(cols)
+    t_order = (1,) + (0,) * (ndim - 1)
+    systems = {f: (X, -integral(data[f], t_order)) for f in library.fields}
+    grids = [a[m : a.size - m][::s] for a, m, s in zip(axes, half, stride)]
+    cen = np.stack([c[keep] for c in np.meshgrid(*grids, indexing="ij")], axis=1)
+    overlap = np.prod([s / (2 * m + 1) for s, m in zip(stride, half)])
+    ng = None
+    if gram:
+        kern = [[_bump(m, p, b, hd) for m, b, hd in zip(half, beta, h)] for _, beta in parts]
+        signs = [(-1) ** sum(beta) for _, beta in parts]
+        polys = [_monomials(g, library.fields) for g, _ in parts]
+        t_kern = [_bump(m, p, b, hd) for m, b, hd in zip(half, t_order, h)]
+
+        def pair(pa, pb, ka, kb) -> float:
+            if pa is None or pb is None:
+                return 0.0
+            return _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep)
+
+        def ng(fld: str, idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+            """``(N_XX, N_Xy)`` of the columns ``idx`` for field ``fld``."""
+            nxx = np.array(
+                [
+                    [signs[i] * signs[j] * pair(polys[i], polys[j], kern[i], kern[j]) for j in idx]
+                    for i in idx
+                ]
+            )
+            py = _monomials(sp.Symbol(fld), library.fields)  # y = -∫ψ_t u_f
+            nxy = np.array([-signs[i] * pair(py, polys[i], t_kern, kern[i]) for i in idx])
+            return nxx, nxy
+
+    return systems, cen, float(max(2.0, keep.sum() * overlap)), ng
+
+
+def _monomials(g: sp.Expr, fields: Sequence[str]) -> dict | None:
+    """``g`` as ``{exponents over fields: coefficient}``; None unless a polynomial in the
+    fields alone (terms with derivatives or coordinates are left uncorrected)."""
+    syms = [sp.Symbol(f) for f in fields]
+    if not g.free_symbols or not g.free_symbols <= set(syms):
+        return None
+    poly = sp.Poly(sp.expand(g), *syms)
+    return {tuple(int(e) for e in k): float(c) for k, c in poly.terms()}
+
+
+def _pair_cov(a: tuple, b: tuple, data, sigma, fields) -> np.ndarray:
+    """Covariance of the noise-corrected monomials ``u^a`` and ``u^b`` at each grid point:
+    ``Σ_{m≠0} Π_f C(a_f, m_f) C(b_f, m_f) m_f! σ_f^{2m_f} · u^{a+b-2m}`` (Hermite
+    expansion), with ``u^{a+b-2m}`` itself estimated without bias."""
+    from itertools import product
+    from math import comb, factorial
+
+    shape = next(iter(data.values())).shape
+    out = np.zeros(shape)
+    for m in product(*[range(min(x, y) + 1) for x, y in zip(a, b)]):
+        if not any(m):
+            continue
+        w = np.ones(shape)
+        for f, ai, bi, mi in zip(fields, a, b, m):
+            w = (
+                w
+                * (comb(ai, mi) * comb(bi, mi) * factorial(mi) * sigma[f] ** (2 * mi))
+                * _hermite_power(data[f], ai + bi - 2 * mi, sigma[f])
+            )
+        out += w
+    return out
+
+
+def _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep) -> float:
+    """``Σ_rows Σ_z K_a K_b Cov(g_a, g_b)`` for two polynomial columns."""
+    cov = np.zeros(next(iter(data.values())).shape)
+    for ea, ca in pa.items():
+        for eb, cb in pb.items():
+            cov = cov + ca * cb * _pair_cov(ea, eb, data, sigma, library.fields)
+    if not np.any(cov):
+        return 0.0
+    prod_kern = [x * y for x, y in zip(ka, kb)]
+    return float(np.sum(_correlate(cov, prod_kern)[sel][keep]))
