@@ -21,6 +21,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from . import __version__
+from .neural.optimizers import check_optimizer
 
 app = typer.Typer(
     name="discover",
@@ -155,12 +156,17 @@ def find(
     ] = "auto",
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
+    optimizer: Annotated[
+        str,
+        typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
+    ] = "adam",
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
     """Discover the PDE behind DATA and print it."""
     from .find import find as run_find
 
     _setup_logging(verbose)
+    _run(check_optimizer, optimizer)
     outputs = [o for o in (json_out, latex_out, plot_path) if o is not None]
     for out in outputs:
         _run(_check_output, out, force, [data])
@@ -202,7 +208,7 @@ def find(
         library_fraction=library_fraction,
         units=declared or None,
         seed=seed,
-        neural={"progress": sys.stderr.isatty()},
+        neural={"progress": sys.stderr.isatty(), "optimizer": optimizer},
         holdout=holdout,
         preset=preset,
     )
@@ -258,9 +264,9 @@ def _write_plot(result, out: Path, criterion: str) -> None:
         plt.close(fig)
 
 
-def _solver_options(solver: str, steps: int | None) -> dict:
+def _solver_options(solver: str, steps: int | None, optimizer: str = "adam") -> dict:
     if solver == "neural":
-        opts: dict = {"progress": sys.stderr.isatty()}
+        opts: dict = {"progress": sys.stderr.isatty(), "optimizer": optimizer}
         if steps is not None:
             opts.update(adam_steps=steps, lbfgs_steps=steps)
         return opts
@@ -294,6 +300,14 @@ def validate(
     steps: Annotated[
         int | None, typer.Option(help="Neural solver: Adam and L-BFGS steps each.")
     ] = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
+    ] = "adam",
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra baseline, repeatable: neural-scheme (a trained ResNet scheme)."),
+    ] = None,
     leads: Annotated[
         str | None,
         typer.Option(help="Also print the RMSE at these lead times, e.g. 1h,6h,24h or 1d,2d,5d."),
@@ -312,6 +326,7 @@ def validate(
     from .validate import validate as run_validate
 
     _setup_logging(verbose)
+    _run(check_optimizer, optimizer)
     outputs = [o for o in (json_out, plot) if o is not None]
     for out in outputs:
         _run(_check_output, out, force, [data, result])
@@ -328,7 +343,8 @@ def validate(
         solver=solver,
         holdout=holdout,
         periodic=_periodic_arg(periodic),
-        solver_options=_solver_options(solver, steps),
+        solver_options=_solver_options(solver, steps, optimizer),
+        baselines=tuple(baseline or ()),
     )
     typer.echo(str(v))
     doc = v.to_dict()
@@ -377,6 +393,10 @@ def solve(
     steps: Annotated[
         int | None, typer.Option(help="Neural solver: Adam and L-BFGS steps each.")
     ] = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
+    ] = "adam",
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
@@ -384,6 +404,7 @@ def solve(
     from .validate import solve_from_data
 
     _setup_logging(verbose)
+    _run(check_optimizer, optimizer)
     _run(_check_output, out, force, [init])
     if out.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
         _fail(f"--out writes netCDF; give a file ending in .nc, not '{out.name}'")
@@ -402,7 +423,7 @@ def solve(
         solver=solver,
         periodic=_periodic_arg(periodic),
         boundary=boundary,
-        solver_options=_solver_options(solver, steps),
+        solver_options=_solver_options(solver, steps, optimizer),
     )
     _replace_atomically(out, lambda tmp: ds.to_netcdf(tmp))
     typer.echo(f"{sol!r}")

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .io import Samples
 from .neural import MLP, Scaled, derivatives, fit
+from .neural.optimizers import check_optimizer
 
 __all__ = ["NeuralInterpolant"]
 
@@ -73,6 +74,13 @@ class NeuralInterpolant(BaseEstimator):
         tanh layers dominate) and is ample for fitting measured values; the fitted network
         is then converted to double precision, so its values and derivatives are evaluated
         in float64 either way.
+    optimizer : {"adam", "lbfgs", "entropy-sgd", "langevin"}
+        The first training phase (see :mod:`discover.neural.optimizers`); L-BFGS follows it.
+    optimizer_options : dict, optional
+        Options of that optimizer.
+    record_every : int, optional
+        Record the weights every this many steps in ``trajectory_`` (for
+        :func:`discover.neural.diffusion_map`).
 
     Attributes
     ----------
@@ -84,6 +92,8 @@ class NeuralInterpolant(BaseEstimator):
     coords_, fields_ : tuple of str
     lower_, upper_ : ndarray
         The box of the data's coordinates.
+    trajectory_, trajectory_steps_ : ndarray or None
+        The recorded weights (n, n_weights) and their steps (with ``record_every``).
     """
 
     def __init__(
@@ -104,6 +114,9 @@ class NeuralInterpolant(BaseEstimator):
         progress: bool = False,
         num_threads: int | None = None,
         dtype: str = "float32",
+        optimizer: str = "adam",
+        optimizer_options: dict | None = None,
+        record_every: int | None = None,
     ) -> None:
         self.width = width
         self.depth = depth
@@ -120,6 +133,9 @@ class NeuralInterpolant(BaseEstimator):
         self.progress = progress
         self.num_threads = num_threads
         self.dtype = dtype
+        self.optimizer = optimizer
+        self.optimizer_options = optimizer_options
+        self.record_every = record_every
 
     def fit(self, samples: Samples) -> NeuralInterpolant:
         """Fit the network to ``samples`` and return ``self``."""
@@ -131,6 +147,7 @@ class NeuralInterpolant(BaseEstimator):
             valid = ", ".join(repr(d) for d in DTYPES)
             raise ValueError(f"unknown dtype {self.dtype!r}; valid dtypes: {valid}")
         dtype = DTYPES[self.dtype]
+        check_optimizer(self.optimizer)
         pts = np.asarray(samples.points, dtype=np.float64)
         vals = np.asarray(samples.values, dtype=np.float64)
         rng = np.random.default_rng(self.seed)
@@ -171,7 +188,12 @@ class NeuralInterpolant(BaseEstimator):
             seed=self.seed,
             progress=self.progress,
             num_threads=self.num_threads,
+            optimizer=self.optimizer,
+            optimizer_options=self.optimizer_options,
+            record_every=self.record_every,
         )
+        self.trajectory_ = result.trajectory
+        self.trajectory_steps_ = result.trajectory_steps
         self.model_.double()  # evaluated in double precision from here on
         self.coords_ = tuple(samples.coords)
         self.fields_ = tuple(samples.fields)
@@ -200,6 +222,7 @@ class NeuralInterpolant(BaseEstimator):
                 "residual": self.residual,
                 "dtype": self.dtype,
             },
+            "optimizer": self.optimizer,
         }
         logger.info("interpolant: held-out RMS %s (relative %s)", va, va / std)
         return self

@@ -6,11 +6,13 @@ Used to fit measured data (:class:`discover.interpolate.NeuralInterpolant`) and 
 
 from .autodiff import derivative_tensors, derivatives
 from .networks import ACTIVATIONS, MLP, Scaled, Sine
+from .optimizers import OPTIMIZERS
 from .trainer import TrainResult, fit, threads
 
 __all__ = [
     "ACTIVATIONS",
     "MLP",
+    "OPTIMIZERS",
     "Scaled",
     "Sine",
     "TrainResult",
