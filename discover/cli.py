@@ -431,6 +431,74 @@ def solve(
 
 
 @app.command()
+def trajectory(
+    data: Annotated[Path, typer.Argument(help="netCDF file of the measured field(s).")],
+    var: Annotated[str, typer.Option("--var", "-v", help="Field variable(s), comma-separated.")],
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a PNG: the embedding and eigenvalue decay.")
+    ] = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
+    ] = "adam",
+    record_every: Annotated[int, typer.Option(help="Record the weights every N steps.")] = 10,
+    steps: Annotated[int, typer.Option(help="Steps of the first phase.")] = 2000,
+    lbfgs_steps: Annotated[int, typer.Option(help="L-BFGS steps after it.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the fit.")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+) -> None:
+    """Fit the neural interpolant to DATA recording its weights, and analyse the trajectory
+    with diffusion maps: eigenvalues, intrinsic dimension, and a PNG of the embedding."""
+    from .interpolate import NeuralInterpolant
+    from .io import load
+    from .neural.diffusion_maps import diffusion_map, plot_diffusion_map
+
+    _setup_logging(verbose)
+    _run(check_optimizer, optimizer)
+    _run(_check_output, plot, force, [data])
+    if plot is not None and plot.suffix.lower() != ".png":
+        _fail(f"--plot writes PNG; give a file ending in .png, not '{plot.name}'")
+    if record_every < 1 or steps < 1 or lbfgs_steps < 0:
+        _fail("--record-every and --steps must be >= 1 and --lbfgs-steps >= 0")
+    names = [v.strip() for v in var.split(",") if v.strip()]
+    samples = _run(load, data, names)
+    fit = NeuralInterpolant(
+        adam_steps=steps,
+        lbfgs_steps=lbfgs_steps,
+        optimizer=optimizer,
+        record_every=record_every,
+        patience=steps + lbfgs_steps,
+        seed=seed,
+        progress=sys.stderr.isatty(),
+    ).fit(samples)
+    if len(fit.trajectory_) < 10:
+        _fail(f"{len(fit.trajectory_)} recorded weights are too few; lower --record-every")
+    dm = diffusion_map(fit.trajectory_)
+    rel = fit.fit_report_["relative_val_rmse"]
+    typer.echo(
+        f"{optimizer}: {len(fit.trajectory_)} weight vectors of {fit.trajectory_.shape[1]} "
+        f"over {fit.fit_report_['steps']} steps; held-out relative RMSE {rel[0]:.3g}"
+    )
+    typer.echo("eigenvalues: " + " ".join(f"{v:.4f}" for v in dm.eigenvalues[:11]))
+    typer.echo(
+        f"intrinsic dimension of the trajectory: {dm.dimension} "
+        f"(Weyl estimate {dm.dimension_estimate:.2f}, bandwidth {dm.epsilon:.3g})"
+    )
+    if plot is not None:
+        import matplotlib.pyplot as plt
+
+        fig = plot_diffusion_map(
+            dm, color=fit.trajectory_steps_, title=f"trajectory of the {optimizer} fit"
+        )
+        try:
+            _replace_atomically(plot, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+        finally:
+            plt.close(fig)
+        typer.echo(f"wrote {plot}", err=True)
+
+
+@app.command()
 def generate(
     name: Annotated[str, typer.Argument(help="Dataset generator name.")],
     out: Annotated[Path, typer.Argument(help="Output netCDF file.")],
