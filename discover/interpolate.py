@@ -27,7 +27,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .io import Samples
-from .neural import MLP, Scaled, derivatives, fit
+from .neural import Scaled, derivatives, fit
+from .neural.networks import make_network
 from .neural.optimizers import check_optimizer
 
 __all__ = ["NeuralInterpolant"]
@@ -50,6 +51,10 @@ class NeuralInterpolant(BaseEstimator):
     activation : {"tanh", "sin"}
     residual : bool
         Residual (skip) connections between hidden layers.
+    network : {"mlp", "shared-resnet"}
+        The network of the core (:data:`discover.neural.networks.NETWORKS`);
+        ``shared-resnet`` shares one weight matrix between its ``depth`` layers (step
+        ``1/depth``, the ResNet whose deep limit is a Neural ODE).
     adam_steps, lbfgs_steps : int
         Steps of the two training phases (see :func:`discover.neural.fit`).
     lr : float
@@ -103,6 +108,7 @@ class NeuralInterpolant(BaseEstimator):
         depth: int = 3,
         activation: str = "tanh",
         residual: bool = False,
+        network: str = "mlp",
         adam_steps: int = 2000,
         lbfgs_steps: int = 300,
         lr: float = 5e-3,
@@ -122,6 +128,7 @@ class NeuralInterpolant(BaseEstimator):
         self.depth = depth
         self.activation = activation
         self.residual = residual
+        self.network = network
         self.adam_steps = adam_steps
         self.lbfgs_steps = lbfgs_steps
         self.lr = lr
@@ -155,7 +162,8 @@ class NeuralInterpolant(BaseEstimator):
         torch.manual_seed(self.seed)
         mean, std = vals.mean(axis=0), vals.std(axis=0)
         std = np.where(std > 0, std, 1.0)
-        net = MLP(
+        net = make_network(
+            self.network,
             pts.shape[1],
             vals.shape[1],
             width=self.width,
@@ -220,6 +228,7 @@ class NeuralInterpolant(BaseEstimator):
                 "depth": self.depth,
                 "activation": self.activation,
                 "residual": self.residual,
+                "type": self.network,
                 "dtype": self.dtype,
             },
             "optimizer": self.optimizer,

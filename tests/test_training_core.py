@@ -206,3 +206,28 @@ def test_trajectory_command_reports_the_dimension(tmp_path):
     assert res.exit_code == 0, res.output
     assert "intrinsic dimension of the trajectory:" in res.stdout
     assert png.stat().st_size > 1000
+
+
+def test_interpolant_with_the_shared_weight_resnet():
+    samples = load(make_dataset("burgers", nx=32, nt=16), "u")
+    opts = dict(adam_steps=400, lbfgs_steps=50, num_threads=1)
+    f = NeuralInterpolant(network="shared-resnet", width=32, depth=8, **opts).fit(samples)
+    mlp = NeuralInterpolant(width=16, depth=2, **opts).fit(samples)
+    assert f.fit_report_["network"]["type"] == "shared-resnet"
+    err, ref = f.fit_report_["relative_val_rmse"][0], mlp.fit_report_["relative_val_rmse"][0]
+    assert err < 0.15 and err < 2 * ref
+    with pytest.raises(DataError, match="valid networks: mlp, shared-resnet"):
+        NeuralInterpolant(network="cnn").fit(samples)
+
+
+@pytest.mark.parametrize("optimizer", ["entropy-sgd", "langevin"])
+def test_solve_command_runs_the_neural_solver_with_the_optimizer(optimizer, tmp_path):
+    path = tmp_path / "h.nc"
+    make_dataset("heat", nx=24, nt=11).to_netcdf(path)
+    out = tmp_path / "s.nc"
+    res = CliRunner().invoke(
+        app, ["solve", "u_t = 0.1*u_xx", "--init", str(path), "--out", str(out), "--t-end", "0.2",
+              "--n-times", "3", "--solver", "neural", "--steps", "40", "--optimizer", optimizer],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert out.stat().st_size > 0

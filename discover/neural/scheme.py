@@ -199,15 +199,17 @@ def neural_scheme_forecast(
     mean = frames.mean(axis=axes, keepdims=True)[0]
     std = frames.std(axis=axes, keepdims=True)[0]
     std = np.where(std > 0, std, 1.0)
-    z = torch.as_tensor((frames - mean) / std)
+    z = torch.as_tensor((frames - mean) / std, dtype=torch.float32)
     n = z.shape[0] - rollout
     x = z[:n]
     y = torch.stack([z[k + 1 : k + 1 + rollout] for k in range(n)])
-    n_val = max(1, n // 10)  # the last pairs, in time, decide when to stop
+    n_val = min(16, max(1, n // 10))  # the last pairs, in time, decide when to stop
+    # about 8192 grid cells per mini-batch: a 2-D grid's conv layers cost as much as a 1-D one's
+    batch = int(np.clip(8192 // int(np.prod(frames.shape[2:])), 4, 32))
     torch.manual_seed(seed)
     model = StableScheme(
         frames.shape[1], frames.ndim - 2, periodic=periodic, channels=channels, blocks=blocks
-    ).double()
+    ).float()  # single precision: conv layers on CPUs are several times slower in double
     ring = _ring(frames.shape[2:], periodic)
 
     def loss(mdl: StableScheme, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
@@ -223,17 +225,17 @@ def neural_scheme_forecast(
         adam_steps=steps,
         lbfgs_steps=lbfgs_steps,
         lr=1e-2,
-        batch_size=32,
-        lbfgs_batch=256,
+        batch_size=batch,
+        lbfgs_batch=4 * batch,
         patience=max(200, steps // 3),
         seed=seed,
         num_threads=num_threads,
     )
     w = None
     if walls is not None:
-        w = torch.as_tensor((np.asarray(walls, dtype=np.float64) - mean) / std)[None]
+        w = torch.as_tensor((np.asarray(walls) - mean) / std, dtype=torch.float32)[None]
     with torch.no_grad():
         pred = _rollout(model, z[-1:], n_steps, w, ring)[0].numpy()
-    out = np.concatenate([frames[-1:], pred * std + mean])
+    out = np.concatenate([frames[-1:], pred.astype(np.float64) * std + mean])
     out[~np.isfinite(out)] = np.nan
     return out
