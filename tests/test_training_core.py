@@ -167,7 +167,9 @@ def test_neural_scheme_beats_persistence_on_burgers(seed):
     ds = make_dataset(generate("burgers", viscosity=nu), nx=64, nt=41)
     u = ds["u"].transpose("t", "x").values[:, None]
     n0 = 32
-    pred = neural_scheme_forecast(u[: n0 + 1], len(u) - n0 - 1, periodic=[True], steps=300)
+    pred = neural_scheme_forecast(
+        u[: n0 + 1], len(u) - n0 - 1, periodic=[True], steps=200, lbfgs_steps=20
+    )
     assert pred.shape == (len(u) - n0, 1, 64)
     err = np.sqrt(np.mean((pred[1:] - u[n0 + 1 :]) ** 2))
     persistence = np.sqrt(np.mean((u[n0] - u[n0 + 1 :]) ** 2))
@@ -220,7 +222,9 @@ def test_interpolant_with_the_shared_weight_resnet():
         NeuralInterpolant(network="cnn").fit(samples)
 
 
-@pytest.mark.parametrize("optimizer", ["entropy-sgd", "langevin"])
+@pytest.mark.parametrize(
+    "optimizer", [pytest.param("entropy-sgd", marks=pytest.mark.slow), "langevin"]
+)
 def test_solve_command_runs_the_neural_solver_with_the_optimizer(optimizer, tmp_path):
     path = tmp_path / "h.nc"
     make_dataset("heat", nx=24, nt=11).to_netcdf(path)

@@ -94,6 +94,9 @@ class StableScheme(nn.Module):
         self.periodic = tuple(bool(p) for p in periodic)
         self.conv = F.conv1d if n_dims == 1 else F.conv2d
         self.weight = nn.Parameter(0.3 * torch.randn(channels, n_fields, *([3] * n_dims)))
+        with torch.no_grad():  # start from identity, differences and averages (see _stencils)
+            for k, stencil in enumerate(_stencils(n_dims)[:channels]):
+                self.weight[k] = stencil
         self.diffusivity = nn.Parameter(torch.full((channels,), -2.0))
         conv = nn.Conv1d if n_dims == 1 else nn.Conv2d
         self.mix = nn.Sequential(conv(channels, hidden, 1), nn.Tanh(), conv(hidden, channels, 1))
@@ -124,6 +127,21 @@ class StableScheme(nn.Module):
         for _ in range(self.blocks):
             u = self.block(u)
         return u
+
+
+def _stencils(n_dims: int) -> list[torch.Tensor]:
+    """Filters the learned ``D`` starts from: the identity, then per direction the forward
+    difference and the centred average (so that ``Dᵀ Φ(D u)`` can start as a flux form)."""
+    out = []
+    for pattern in ([0.0, 1.0, 0.0], *[[0.0, -1.0, 1.0], [0.5, 0.0, 0.5]]):
+        for axis in range(n_dims) if pattern[1] != 1.0 else [0]:
+            f = torch.zeros([3] * n_dims)
+            idx = [1] * n_dims
+            for j, v in enumerate(pattern):
+                idx[axis] = j
+                f[tuple(idx)] = v
+            out.append(f)
+    return out
 
 
 def _ring(shape: Sequence[int], periodic: Sequence[bool]) -> torch.Tensor:
