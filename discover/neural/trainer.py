@@ -167,7 +167,9 @@ def fit(
     optimizer_options : dict, optional
         Options of that optimizer (e.g. ``{"inner_steps": 10}`` for Entropy-SGD).
     record_every : int, optional
-        Record the flattened weights every this many steps (``TrainResult.trajectory``).
+        Record the flattened weights every this many steps (``TrainResult.trajectory``);
+        at most once per optimizer step (Entropy-SGD's step is ``inner_steps`` evaluations)
+        and once per L-BFGS chunk of 10 iterations.
 
     Examples
     --------
