@@ -28,6 +28,7 @@ from typer.exceptions import Abort
 
 from . import __version__
 from .io import parse_sel
+from .neural.optimizers import check_optimizer
 
 #: exit status of a user mistake and of an interrupt (128 + SIGINT)
 USAGE_STATUS, INTERRUPT_STATUS = 2, 130
@@ -257,12 +258,17 @@ def find(
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the cross-validation folds.")] = 0,
+    optimizer: Annotated[
+        str,
+        typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
+    ] = "adam",
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
     """Discover the PDE behind DATA and print it."""
     from .find import find as run_find
 
     _setup_logging(verbose)
+    _run(check_optimizer, optimizer)
     outputs = [o for o in (json_out, latex_out, plot_path) if o is not None]
     for out in outputs:
         _run(_check_output, out, force, [data])
@@ -306,7 +312,7 @@ def find(
         library_fraction=library_fraction,
         units=declared or None,
         seed=seed,
-        neural={"progress": sys.stderr.isatty()},
+        neural={"progress": sys.stderr.isatty(), "optimizer": optimizer},
         holdout=holdout,
         preset=preset,
         sel=_run(parse_sel, sel) or None,
@@ -363,9 +369,9 @@ def _write_plot(result, out: Path, criterion: str, *, force: bool) -> None:
         plt.close(fig)
 
 
-def _solver_options(solver: str, steps: int | None) -> dict:
+def _solver_options(solver: str, steps: int | None, optimizer: str = "adam") -> dict:
     if solver == "neural":
-        opts: dict = {"progress": sys.stderr.isatty()}
+        opts: dict = {"progress": sys.stderr.isatty(), "optimizer": optimizer}
         if steps is not None:
             opts.update(adam_steps=steps, lbfgs_steps=steps)
         return opts
@@ -399,6 +405,14 @@ def validate(
     steps: Annotated[
         int | None, typer.Option(help="Neural solver: Adam and L-BFGS steps each.")
     ] = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
+    ] = "adam",
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra baseline, repeatable: neural-scheme (a trained ResNet scheme)."),
+    ] = None,
     leads: Annotated[
         str | None,
         typer.Option(help="Also print the RMSE at these lead times, e.g. 1h,6h,24h or 1d,2d,5d."),
@@ -421,6 +435,7 @@ def validate(
     from .validate import validate as run_validate
 
     _setup_logging(verbose)
+    _run(check_optimizer, optimizer)
     outputs = [o for o in (json_out, plot) if o is not None]
     for out in outputs:
         _run(_check_output, out, force, [data, result])
@@ -437,8 +452,9 @@ def validate(
         solver=solver,
         holdout=holdout,
         periodic=_periodic_arg(periodic),
-        solver_options=_solver_options(solver, steps),
+        solver_options=_solver_options(solver, steps, optimizer),
         sel=_run(parse_sel, sel) or None,
+        baselines=tuple(baseline or ()),
     )
     typer.echo(str(v))
     doc = v.to_dict()
@@ -497,6 +513,10 @@ def solve(
         str | None,
         typer.Option(help="Take one value along a dim, e.g. number=0 (an ensemble member)."),
     ] = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
+    ] = "adam",
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
@@ -504,6 +524,7 @@ def solve(
     from .validate import solve_from_data
 
     _setup_logging(verbose)
+    _run(check_optimizer, optimizer)
     _run(_check_output, out, force, [init])
     if out.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
         _fail(f"--out writes netCDF; give a file ending in .nc, not '{out.name}'")
@@ -526,12 +547,80 @@ def solve(
         solver=solver,
         periodic=_periodic_arg(periodic),
         boundary=boundary,
-        solver_options=_solver_options(solver, steps),
+        solver_options=_solver_options(solver, steps, optimizer),
         sel=_run(parse_sel, sel) or None,
     )
     _run(_replace_atomically, out, lambda tmp: ds.to_netcdf(tmp), force=force)
     typer.echo(f"{sol!r}")
     typer.echo(f"wrote {out}", err=True)
+
+
+@app.command()
+def trajectory(
+    data: Annotated[Path, typer.Argument(help="netCDF file of the measured field(s).")],
+    var: Annotated[str, typer.Option("--var", "-v", help="Field variable(s), comma-separated.")],
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a PNG: the embedding and eigenvalue decay.")
+    ] = None,
+    optimizer: Annotated[
+        str,
+        typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
+    ] = "adam",
+    record_every: Annotated[int, typer.Option(help="Record the weights every N steps.")] = 10,
+    steps: Annotated[int, typer.Option(help="Steps of the first phase.")] = 2000,
+    lbfgs_steps: Annotated[int, typer.Option(help="L-BFGS steps after it.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the fit.")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+) -> None:
+    """Fit the neural interpolant to DATA recording its weights, and analyse the trajectory
+    with diffusion maps: eigenvalues, intrinsic dimension, and a PNG of the embedding."""
+    from .interpolate import NeuralInterpolant
+    from .io import load
+    from .neural.diffusion_maps import diffusion_map, plot_diffusion_map
+
+    _setup_logging(verbose)
+    _run(check_optimizer, optimizer)
+    _run(_check_output, plot, force, [data])
+    if plot is not None and plot.suffix.lower() != ".png":
+        _fail(f"--plot writes PNG; give a file ending in .png, not '{plot.name}'")
+    if record_every < 1 or steps < 1 or lbfgs_steps < 0:
+        _fail("--record-every and --steps must be >= 1 and --lbfgs-steps >= 0")
+    names = [v.strip() for v in var.split(",") if v.strip()]
+    samples = _run(load, data, names)
+    fit = NeuralInterpolant(
+        adam_steps=steps,
+        lbfgs_steps=lbfgs_steps,
+        optimizer=optimizer,
+        record_every=record_every,
+        patience=steps + lbfgs_steps,
+        seed=seed,
+        progress=sys.stderr.isatty(),
+    ).fit(samples)
+    if len(fit.trajectory_) < 10:
+        _fail(f"{len(fit.trajectory_)} recorded weights are too few; lower --record-every")
+    dm = diffusion_map(fit.trajectory_)
+    rel = fit.fit_report_["relative_val_rmse"]
+    typer.echo(
+        f"{optimizer}: {len(fit.trajectory_)} weight vectors of {fit.trajectory_.shape[1]} "
+        f"over {fit.fit_report_['steps']} steps; held-out relative RMSE {rel[0]:.3g}"
+    )
+    typer.echo("eigenvalues: " + " ".join(f"{v:.4f}" for v in dm.eigenvalues[:11]))
+    typer.echo(
+        f"intrinsic dimension of the trajectory: {dm.dimension} "
+        f"(Weyl estimate {dm.dimension_estimate:.2f}, bandwidth {dm.epsilon:.3g})"
+    )
+    if plot is not None:
+        import matplotlib.pyplot as plt
+
+        fig = plot_diffusion_map(
+            dm, color=fit.trajectory_steps_, title=f"trajectory of the {optimizer} fit"
+        )
+        try:
+            _replace_atomically(plot, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+        finally:
+            plt.close(fig)
+        typer.echo(f"wrote {plot}", err=True)
 
 
 @app.command()

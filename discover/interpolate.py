@@ -27,7 +27,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .io import Samples
-from .neural import MLP, Scaled, derivatives, fit
+from .neural import Scaled, derivatives, fit
+from .neural.networks import make_network
+from .neural.optimizers import check_optimizer
 
 __all__ = ["NeuralInterpolant"]
 
@@ -49,6 +51,10 @@ class NeuralInterpolant(BaseEstimator):
     activation : {"tanh", "sin"}
     residual : bool
         Residual (skip) connections between hidden layers.
+    network : {"mlp", "shared-resnet"}
+        The network of the core (:data:`discover.neural.networks.NETWORKS`);
+        ``shared-resnet`` shares one weight matrix between its ``depth`` layers (step
+        ``1/depth``, the ResNet whose deep limit is a Neural ODE).
     adam_steps, lbfgs_steps : int
         Steps of the two training phases (see :func:`discover.neural.fit`).
     lr : float
@@ -73,6 +79,13 @@ class NeuralInterpolant(BaseEstimator):
         tanh layers dominate) and is ample for fitting measured values; the fitted network
         is then converted to double precision, so its values and derivatives are evaluated
         in float64 either way.
+    optimizer : {"adam", "lbfgs", "entropy-sgd", "langevin"}
+        The first training phase (see :mod:`discover.neural.optimizers`); L-BFGS follows it.
+    optimizer_options : dict, optional
+        Options of that optimizer.
+    record_every : int, optional
+        Record the weights every this many steps in ``trajectory_`` (for
+        :func:`discover.neural.diffusion_map`).
 
     Attributes
     ----------
@@ -84,6 +97,8 @@ class NeuralInterpolant(BaseEstimator):
     coords_, fields_ : tuple of str
     lower_, upper_ : ndarray
         The box of the data's coordinates.
+    trajectory_, trajectory_steps_ : ndarray or None
+        The recorded weights (n, n_weights) and their steps (with ``record_every``).
     """
 
     def __init__(
@@ -93,6 +108,7 @@ class NeuralInterpolant(BaseEstimator):
         depth: int = 3,
         activation: str = "tanh",
         residual: bool = False,
+        network: str = "mlp",
         adam_steps: int = 2000,
         lbfgs_steps: int = 300,
         lr: float = 5e-3,
@@ -104,11 +120,15 @@ class NeuralInterpolant(BaseEstimator):
         progress: bool = False,
         num_threads: int | None = None,
         dtype: str = "float32",
+        optimizer: str = "adam",
+        optimizer_options: dict | None = None,
+        record_every: int | None = None,
     ) -> None:
         self.width = width
         self.depth = depth
         self.activation = activation
         self.residual = residual
+        self.network = network
         self.adam_steps = adam_steps
         self.lbfgs_steps = lbfgs_steps
         self.lr = lr
@@ -120,6 +140,9 @@ class NeuralInterpolant(BaseEstimator):
         self.progress = progress
         self.num_threads = num_threads
         self.dtype = dtype
+        self.optimizer = optimizer
+        self.optimizer_options = optimizer_options
+        self.record_every = record_every
 
     def fit(self, samples: Samples) -> NeuralInterpolant:
         """Fit the network to ``samples`` and return ``self``."""
@@ -131,6 +154,7 @@ class NeuralInterpolant(BaseEstimator):
             valid = ", ".join(repr(d) for d in DTYPES)
             raise ValueError(f"unknown dtype {self.dtype!r}; valid dtypes: {valid}")
         dtype = DTYPES[self.dtype]
+        check_optimizer(self.optimizer)
         pts = np.asarray(samples.points, dtype=np.float64)
         vals = np.asarray(samples.values, dtype=np.float64)
         rng = np.random.default_rng(self.seed)
@@ -138,7 +162,8 @@ class NeuralInterpolant(BaseEstimator):
         torch.manual_seed(self.seed)
         mean, std = vals.mean(axis=0), vals.std(axis=0)
         std = np.where(std > 0, std, 1.0)
-        net = MLP(
+        net = make_network(
+            self.network,
             pts.shape[1],
             vals.shape[1],
             width=self.width,
@@ -171,7 +196,12 @@ class NeuralInterpolant(BaseEstimator):
             seed=self.seed,
             progress=self.progress,
             num_threads=self.num_threads,
+            optimizer=self.optimizer,
+            optimizer_options=self.optimizer_options,
+            record_every=self.record_every,
         )
+        self.trajectory_ = result.trajectory
+        self.trajectory_steps_ = result.trajectory_steps
         self.model_.double()  # evaluated in double precision from here on
         self.coords_ = tuple(samples.coords)
         self.fields_ = tuple(samples.fields)
@@ -198,8 +228,10 @@ class NeuralInterpolant(BaseEstimator):
                 "depth": self.depth,
                 "activation": self.activation,
                 "residual": self.residual,
+                "type": self.network,
                 "dtype": self.dtype,
             },
+            "optimizer": self.optimizer,
         }
         logger.info("interpolant: held-out RMS %s (relative %s)", va, va / std)
         return self

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .baselines import check_baselines, learned_baseline
 from .equation import Equation
 from .io import (
     DataError,
@@ -304,6 +305,7 @@ class Validation:
         ax = axes[1, 1]  # RMSE against lead time, in the field's units
         lead = np.asarray(self.per_time_rmse["t"]) - self.info["t_start"]
         styles = (("equation", "-o"), ("persistence", "--"), ("trend", ":"), ("climatology", "-."))
+        styles += (("neural-scheme", "-x"),)
         for k, style in ((k, st) for k, st in styles if k in self.per_time_rmse):
             rmse = np.maximum(self.per_time_rmse[k], 1e-16)
             ax.semilogy(lead, rmse, style, label=_label(k), markersize=3)
@@ -860,6 +862,7 @@ def validate(
     periodic: Sequence[str] | str = "auto",
     solver_options: Mapping[str, Any] | None = None,
     sel: Mapping[str, Any] | None = None,
+    baselines: Sequence[str] = (),
 ) -> Validation:
     """Re-solve the discovered equation(s) over a held-out window and compare with the data.
 
@@ -884,6 +887,9 @@ def validate(
         Options of the solver.
     sel : dict, optional
         Dim -> the one value to take along it; the result's own selection by default.
+    baselines : sequence of str
+        Learned baselines to train and score beside the plain ones (gridded data):
+        ``neural-scheme`` (see :mod:`discover.baselines`).
 
     Returns
     -------
@@ -916,6 +922,8 @@ def validate(
                 f"the equation of {e.lhs} is in coordinates {tuple(e.coords)} but the data's are "
                 f"{samples.coords}; validate on the data the equation was found in"
             )
+    if check_baselines(baselines) and samples.grid is None:
+        raise DataError("learned baselines (--baseline) need gridded data; leave them out")
     if samples.layout == "station":
         return _validate_stations(equations, samples, record, holdout, solver)
     if samples.grid is None:
@@ -944,6 +952,8 @@ def validate(
     clim = _climatology(grid, samples, start, window["t"].values)
     if clim is not None:
         models["climatology"] = clim
+    for name in baselines:
+        models[name] = learned_baseline(name, grid, samples.fields, start, sides)
     for f in samples.fields:
         d = window[f].values
         models["equation"][f] = pred[f].values

@@ -43,3 +43,8 @@ def test_weather_notebook_executes(tmp_path):
     assert "t2m_t = " in text and "K/h" in text  # ERA5, in K and hours
     assert "persistence" in text and "climatology" in text
     assert "PDE:" in text and "ODE:" in text
+
+
+def test_training_notebook_executes(tmp_path):
+    text = executed_text("training.ipynb", tmp_path, timeout=300)
+    assert "held-out relative RMSE" in text and "dimension" in text

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "MLP", "Scaled", "Sine"]
+__all__ = ["ACTIVATIONS", "MLP", "NETWORKS", "Scaled", "Sine", "make_network"]
 
 
 class Sine(nn.Module):
@@ -141,3 +141,33 @@ class Scaled(nn.Module):
     def normalized(self, x: torch.Tensor) -> torch.Tensor:
         """The network's output before scaling back (what the loss is computed on)."""
         return self.net(self.features(x))
+
+
+def _mlp(in_dim: int, out_dim: int, **kw) -> nn.Module:
+    return MLP(in_dim, out_dim, **kw)
+
+
+def _shared_resnet(in_dim: int, out_dim: int, *, depth: int, residual: bool = True, **kw):
+    from .resnet import SharedResNet
+
+    return SharedResNet(in_dim, out_dim, n_layers=depth, **kw)
+
+
+#: networks of the core by name (``shared-resnet``: one weight matrix shared by ``depth``
+#: residual layers of step 1/depth, see :mod:`discover.neural.resnet`)
+NETWORKS = {"mlp": _mlp, "shared-resnet": _shared_resnet}
+
+
+def make_network(name: str, in_dim: int, out_dim: int, **options) -> nn.Module:
+    """The network ``name`` (options: ``width``, ``depth``, ``activation``, ``residual``).
+
+    Examples
+    --------
+    >>> make_network("shared-resnet", 2, 1, width=8, depth=16).n_layers
+    16
+    """
+    if name not in NETWORKS:
+        from ..errors import DataError
+
+        raise DataError(f"unknown network '{name}'; valid networks: {', '.join(NETWORKS)}")
+    return NETWORKS[name](in_dim, out_dim, **options)

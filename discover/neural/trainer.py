@@ -1,6 +1,9 @@
-"""Training of the shared neural core: Adam warm-up, then L-BFGS with a strong Wolfe line
-search; full batch when the data fit, mini-batches for Adam when they do not; early stopping
-on held-out samples (the best weights by validation loss are kept); seeded and reproducible.
+"""Training of the shared neural core: a first phase (Adam by default; Entropy-SGD or
+Langevin dynamics by name, see :mod:`discover.neural.optimizers`), then L-BFGS with a strong
+Wolfe line search; full batch when the data fit, mini-batches for the first phase when they do
+not; early stopping on held-out samples (the best weights by validation loss are kept); seeded
+and reproducible.  On request (``record_every=``) the trajectory of the weights is recorded,
+for the diffusion-map analysis of :mod:`discover.neural.diffusion_maps`.
 
 The thread count is set for the duration of a fit and restored afterwards (no global state
 changes); progress goes to ``logging`` and, on request, to a tqdm bar.
@@ -16,8 +19,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
+
+from .optimizers import check_optimizer, make_optimizer
 
 __all__ = ["TrainResult", "fit", "threads"]
 
@@ -36,6 +42,11 @@ class TrainResult:
     steps: int
     seconds: float
     history: list[tuple[int, float, float]] = field(default_factory=list)
+    #: flattened weights every ``record_every`` gradient evaluations, shape (n, n_weights)
+    trajectory: np.ndarray | None = None
+    #: the gradient evaluations at which the rows of ``trajectory`` were taken
+    trajectory_steps: np.ndarray | None = None
+    optimizer: str = "adam"
 
 
 @contextlib.contextmanager
@@ -64,6 +75,30 @@ def _mse(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.mean((model(x) - y) ** 2)
 
 
+class _Recorder:
+    """Keeps the flattened weights every ``every`` gradient evaluations (``every=None``: none)."""
+
+    def __init__(self, model: nn.Module, every: int | None) -> None:
+        if every is not None and every < 1:
+            raise ValueError(f"record_every must be a positive number of steps, not {every}")
+        self.model, self.every = model, every
+        self.rows: list[np.ndarray] = []
+        self.steps: list[int] = []
+
+    def __call__(self, step: int, before: int) -> None:
+        if self.every is None or step // self.every == before // self.every:
+            return
+        with torch.no_grad():
+            flat = torch.cat([p.detach().reshape(-1) for p in self.model.parameters()])
+        self.rows.append(flat.double().numpy().copy())
+        self.steps.append(step)
+
+    def result(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if self.every is None:
+            return None, None
+        return np.array(self.rows).reshape(len(self.rows), -1), np.array(self.steps, dtype=int)
+
+
 def fit(
     model: nn.Module,
     x: torch.Tensor,
@@ -84,6 +119,9 @@ def fit(
     num_threads: int | None = None,
     resample: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
     resample_every: int = 100,
+    optimizer: str = "adam",
+    optimizer_options: dict | None = None,
+    record_every: int | None = None,
 ) -> TrainResult:
     """Train ``model`` to minimize ``loss`` on ``(x, y)``, stopping early on ``(x_val, y_val)``.
 
@@ -96,11 +134,12 @@ def fit(
     loss : callable
         ``loss(model, x, y)``; mean squared error by default.
     adam_steps, lbfgs_steps : int
-        Steps of each phase (L-BFGS iterations, checked against the held-out loss every 10).
+        Gradient evaluations of the first phase (whatever its optimizer) and L-BFGS
+        iterations (checked against the held-out loss every 10).
     lr : float
-        Adam's learning rate (cosine-decayed to a tenth).
+        The first phase's learning rate (cosine-decayed to a tenth).
     batch_size : int, optional
-        Adam mini-batch size; full batch when ``None`` or larger than the data.
+        First-phase mini-batch size; full batch when ``None`` or larger than the data.
     lbfgs_batch : int, optional
         L-BFGS works on one fixed random subset of this many training points (all of them
         when None or when there are fewer): its full-batch loss over hundreds of thousands
@@ -111,25 +150,44 @@ def fit(
     eval_every : int
         Steps between validation checks.
     seed : int
-        Seed of the mini-batch order.
+        Seed of the mini-batch order and of the optimizers' noise.
     progress : bool
         Show a tqdm progress bar (the CLI turns it on).
     num_threads : int, optional
         Threads for the fit (default: torch's setting, at most the CPUs available; see
         :func:`threads`).
     resample : callable, optional
-        Draws a fresh training set ``(x, y)``; called every ``resample_every`` Adam steps
-        (the PDE solver resamples its collocation points this way).  L-BFGS keeps the last
-        set, since its curvature pairs belong to one loss.
+        Draws a fresh training set ``(x, y)``; called every ``resample_every`` first-phase
+        steps (the PDE solver resamples its collocation points this way).  L-BFGS keeps the
+        last set, since its curvature pairs belong to one loss.
     resample_every : int
-        Adam steps between draws.
+        First-phase steps between draws.
+    optimizer : {"adam", "lbfgs", "entropy-sgd", "langevin"}
+        The first phase (see :mod:`discover.neural.optimizers`); ``lbfgs`` skips it.
+    optimizer_options : dict, optional
+        Options of that optimizer (e.g. ``{"inner_steps": 10}`` for Entropy-SGD).
+    record_every : int, optional
+        Record the flattened weights every this many steps (``TrainResult.trajectory``);
+        at most once per optimizer step (Entropy-SGD's step is ``inner_steps`` evaluations)
+        and once per L-BFGS chunk of 10 iterations.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from discover.neural import MLP
+    >>> x = torch.linspace(-1, 1, 64, dtype=torch.float64)[:, None]
+    >>> net = MLP(1, 1, width=8, depth=2).double()
+    >>> r = fit(net, x, x**2, x_val=x[::7], y_val=x[::7] ** 2, adam_steps=400, lr=1e-2,
+    ...         lbfgs_steps=0, optimizer="langevin", record_every=50)
+    >>> r.trajectory.shape, r.val_loss < 0.05
+    ((8, 97), True)
     """
+    check_optimizer(optimizer)
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
-    n = x.shape[0]
-    full = batch_size is None or batch_size >= n
     best = {"val": math.inf, "step": 0, "state": None}
     history: list[tuple[int, float, float]] = []
+    record = _Recorder(model, record_every)
 
     def check(step: int, train_value: float) -> bool:
         with torch.no_grad():
@@ -146,67 +204,41 @@ def fit(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=adam_steps + lbfgs_steps, desc="fitting", unit="step", leave=False)
-    step = 0
+    data = {"x": x, "y": y}
     with threads(num_threads):
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(adam_steps, 1), lr / 10)
-        for _ in range(adam_steps):
-            if resample is not None and step and step % resample_every == 0:
-                x, y = resample()
-                n = x.shape[0]
-                full = batch_size is None or batch_size >= n
-            if full:
-                xb, yb = x, y
-            else:
-                idx = torch.randint(0, n, (batch_size,), generator=gen)
-                xb, yb = x[idx], y[idx]
-            opt.zero_grad()
-            value = loss(model, xb, yb)
-            value.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            if bar is not None:
-                bar.update(1)
-            if step % eval_every == 0 and check(step, float(value.detach())):
-                break
+        opt = make_optimizer(
+            optimizer,
+            model.parameters(),
+            lr=lr,
+            total_steps=adam_steps,
+            generator=gen,
+            **dict(optimizer_options or {}),
+        )
+        step = 0
+        if opt is not None and adam_steps > 0:
+            step = _first_phase(
+                opt,
+                model,
+                loss,
+                data,
+                adam_steps,
+                lr,
+                batch_size,
+                gen,
+                check,
+                record,
+                bar,
+                eval_every=eval_every,
+                resample=resample,
+                resample_every=resample_every,
+            )
+        x, y = data["x"], data["y"]
         if lbfgs_steps > 0:
             if best["state"] is not None:
                 model.load_state_dict(best["state"])
-            chunk = max(1, min(10, lbfgs_steps))
-            opt2 = torch.optim.LBFGS(
-                model.parameters(),
-                lr=1.0,
-                max_iter=chunk,
-                history_size=50,
-                line_search_fn="strong_wolfe",
-                tolerance_grad=1e-12,
-                tolerance_change=1e-15,
+            step = _lbfgs_phase(
+                model, loss, x, y, lbfgs_steps, lbfgs_batch, gen, step, check, record, bar
             )
-
-            xs, ys = x, y
-            if lbfgs_batch is not None and lbfgs_batch < x.shape[0]:
-                pick = torch.randperm(x.shape[0], generator=gen)[:lbfgs_batch]
-                xs, ys = x[pick], y[pick]
-
-            def closure() -> torch.Tensor:
-                opt2.zero_grad()
-                value = loss(model, xs, ys)
-                value.backward()
-                return value
-
-            done = 0
-            while done < lbfgs_steps:
-                value = opt2.step(closure)
-                done += chunk
-                step += chunk
-                if bar is not None:
-                    bar.update(chunk)
-                if not torch.isfinite(value):
-                    logger.warning("L-BFGS diverged at step %d; keeping the best weights", step)
-                    break
-                if check(step, float(value.detach())):
-                    break
         check(step, float(loss(model, x, y).detach()))
     if bar is not None:
         bar.close()
@@ -214,11 +246,21 @@ def fit(
         model.load_state_dict(best["state"])
     with torch.no_grad():
         train_value = float(loss(model, x, y))
+    traj, traj_steps = record.result()
     result = TrainResult(
-        train_value, best["val"], best["step"], step, time.perf_counter() - t0, history
+        train_value,
+        best["val"],
+        best["step"],
+        step,
+        time.perf_counter() - t0,
+        history,
+        traj,
+        traj_steps,
+        optimizer,
     )
     logger.info(
-        "fit: %d steps, best at %d, train %.3g, val %.3g, %.1f s",
+        "fit (%s): %d steps, best at %d, train %.3g, val %.3g, %.1f s",
+        optimizer,
         step,
         best["step"],
         train_value,
@@ -226,3 +268,95 @@ def fit(
         result.seconds,
     )
     return result
+
+
+def _first_phase(
+    opt,
+    model,
+    loss,
+    data,
+    steps,
+    lr,
+    batch_size,
+    gen,
+    check,
+    record,
+    bar,
+    *,
+    eval_every,
+    resample,
+    resample_every,
+) -> int:
+    """The stochastic first phase; returns the gradient evaluations done."""
+    per = getattr(opt, "evaluations_per_step", 1)
+    n_updates = max(1, steps // per)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_updates, lr / 10)
+    evals = 0
+
+    def closure() -> torch.Tensor:
+        nonlocal evals
+        if resample is not None and evals and evals % resample_every == 0:
+            data["x"], data["y"] = resample()
+        xs, ys = data["x"], data["y"]
+        n = xs.shape[0]
+        if batch_size is not None and batch_size < n:
+            idx = torch.randint(0, n, (batch_size,), generator=gen)
+            xs, ys = xs[idx], ys[idx]
+        opt.zero_grad()
+        value = loss(model, xs, ys)
+        value.backward()
+        evals += 1
+        return value
+
+    for _ in range(n_updates):
+        before = evals
+        value = opt.step(closure)
+        sched.step()
+        if bar is not None:
+            bar.update(evals - before)
+        record(evals, before)
+        if not torch.isfinite(value):
+            logger.warning("%s diverged at step %d; keeping the best weights", opt, evals)
+            break
+        if evals // eval_every > before // eval_every and check(evals, float(value.detach())):
+            break
+    return evals
+
+
+def _lbfgs_phase(model, loss, x, y, steps, lbfgs_batch, gen, step, check, record, bar) -> int:
+    """L-BFGS in chunks of 10 iterations, checked against the held-out loss after each."""
+    chunk = max(1, min(10, steps))
+    opt = torch.optim.LBFGS(
+        model.parameters(),
+        lr=1.0,
+        max_iter=chunk,
+        history_size=50,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-12,
+        tolerance_change=1e-15,
+    )
+    xs, ys = x, y
+    if lbfgs_batch is not None and lbfgs_batch < x.shape[0]:
+        pick = torch.randperm(x.shape[0], generator=gen)[:lbfgs_batch]
+        xs, ys = x[pick], y[pick]
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        value = loss(model, xs, ys)
+        value.backward()
+        return value
+
+    done = 0
+    while done < steps:
+        value = opt.step(closure)
+        done += chunk
+        step += chunk
+        if bar is not None:
+            bar.update(chunk)
+        record(step, step - chunk)
+        if not torch.isfinite(value):
+            logger.warning("L-BFGS diverged at step %d; keeping the best weights", step)
+            break
+        if check(step, float(value.detach())):
+            break
+    return step

@@ -46,6 +46,7 @@ from torch import nn
 
 from ..io import DataError
 from ..neural import MLP, Scaled, derivative_tensors, fit, threads
+from ..neural.optimizers import check_optimizer
 from .problem import Box, Problem, Solution, compile_expr, derivatives_in
 
 __all__ = ["NeuralSolver"]
@@ -141,6 +142,10 @@ class NeuralSolver:
     progress : bool
         Show progress bars.
     num_threads : int, optional
+    optimizer : {"adam", "lbfgs", "entropy-sgd", "langevin"}
+        First training phase of ``N`` and ``G`` (see :mod:`discover.neural.optimizers`).
+    optimizer_options : dict, optional
+        Options of that optimizer.
     """
 
     name = "neural"
@@ -163,6 +168,8 @@ class NeuralSolver:
         seed: int = 0,
         progress: bool = False,
         num_threads: int | None = None,
+        optimizer: str = "adam",
+        optimizer_options: dict | None = None,
     ) -> None:
         self.width = width
         self.depth = depth
@@ -179,6 +186,8 @@ class NeuralSolver:
         self.seed = seed
         self.progress = progress
         self.num_threads = num_threads
+        self.optimizer = check_optimizer(optimizer)
+        self.optimizer_options = optimizer_options
 
     # ------------------------------------------------------------------ pieces
     def _bounds(self, problem: Problem) -> tuple[np.ndarray, np.ndarray, list[bool]]:
@@ -307,6 +316,8 @@ class NeuralSolver:
             seed=self.seed,
             progress=self.progress,
             num_threads=self.num_threads,
+            optimizer=self.optimizer,
+            optimizer_options=self.optimizer_options,
         )
         with torch.no_grad():
             err = float(torch.sqrt(torch.mean((net(x) - y) ** 2)))
@@ -473,6 +484,8 @@ class NeuralSolver:
                 num_threads=self.num_threads,
                 resample=resample,
                 resample_every=self.resample_every,
+                optimizer=self.optimizer,
+                optimizer_options=self.optimizer_options,
             )
         model.eval()
         info.update(
@@ -485,6 +498,7 @@ class NeuralSolver:
                 "train_seconds": res.seconds,
                 "n_points": self.n_points,
                 "network": f"{self.depth}x{self.width} {self.activation}",
+                "optimizer": self.optimizer,
             }
         )
 
