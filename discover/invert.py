@@ -94,10 +94,10 @@ def parse_unknown(text: str, coords: Sequence[str]) -> tuple[str, tuple[str, ...
 
     >>> parse_unknown("D(x)", ["t", "x"])
     ('D', ('x',))
-    >>> parse_unknown("a(x, q)", ["x", "y"])
+    >>> parse_unknown("a(x, q)", ["x", "y"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    discover.errors.DataError: 'q' in --unknown 'a(x, q)' is not a coordinate of the data; coordinates: x, y
+    discover.errors.DataError: 'q' in --unknown 'a(x, q)' is not a coordinate of the data; ...
     """
     m = re.fullmatch(rf"\s*({_IDENT})\s*\(([^()]*)\)\s*", text or "")
     if m is None:
@@ -150,7 +150,9 @@ def _layout(ds: xr.Dataset, names: Sequence[str]) -> _Data:
     units = {c: str(ds[c].attrs.get("units", "")) for c in ds.variables}
     if len(dims) == 1 and dims[0] not in ds.coords:
         coords = tuple(
-            str(c) for c in ds.coords if ds[c].dims == dims and np.issubdtype(ds[c].dtype, np.number)
+            str(c)
+            for c in ds.coords
+            if ds[c].dims == dims and np.issubdtype(ds[c].dtype, np.number)
         )
         if not coords:
             raise DataError(
@@ -240,8 +242,23 @@ def parse_problem(
     spatial = tuple(c for c in coords if c not in _TIME_NAMES)
     parsed = [parse_unknown(u, coords) for u in unknowns]
     unk_names = [p[0] for p in parsed]
+    _check_names(equation, variables, coords, unk_names)
     fields = [f for f in fields if f not in unk_names]
     return _build(equation, coords, spatial, fields, parsed, variables, positive or {})
+
+
+def _check_names(equation: str, variables, coords, unknowns) -> None:
+    """Every name of the equation is a variable, a coordinate, an unknown or a function."""
+    known = {*variables, *coords, *unknowns, *FUNCTIONS, *_operators(()), "pi"}
+    for name in sorted(_names_in(equation)):
+        base = name.split("_")[0]
+        if name in known or (base in variables and base != name):
+            continue
+        raise DataError(
+            f"'{name}' in the equation is not a variable of the data (variables: "
+            f"{', '.join(variables)}), a coordinate ({', '.join(coords)}) or an unknown; "
+            f"add it to the data or declare it, e.g. --unknown '{name}({coords[-1]})'"
+        )
 
 
 def _build(equation, coords, spatial, fields, parsed, variables, positive) -> ProblemSpec:
@@ -326,12 +343,16 @@ def _placeholders(equation, res, coords, spatial, fields, parsed, positive) -> P
             )
         pos = positive.get(name, _is_diffusivity(expr, name, slots))
         unknowns.append(Unknown(name, tuple(args), bool(pos)))
-    return ProblemSpec(equation, tuple(coords), tuple(spatial), expr, solution, given, unknowns, slots)
+    return ProblemSpec(
+        equation, tuple(coords), tuple(spatial), expr, solution, given, unknowns, slots
+    )
 
 
 def _is_diffusivity(expr: sp.Expr, name: str, slots: dict) -> bool:
     """Whether ``name`` multiplies a second derivative of a solution field."""
-    second = [sp.Symbol(k) for k, (kind, _, mi) in slots.items() if kind == "field" and sum(mi) == 2]
+    second = [
+        sp.Symbol(k) for k, (kind, _, mi) in slots.items() if kind == "field" and sum(mi) == 2
+    ]
     mine = {sp.Symbol(k) for k, (kind, n, mi) in slots.items() if kind == "unknown" and n == name}
     return any(mine & sp.diff(expr, s).free_symbols for s in second)
 
@@ -341,8 +362,17 @@ class Coefficient(nn.Module):
     """An unknown function as a network of its arguments: ``scale·softplus(N + b)`` (positive,
     ``scale`` where ``N = 0``) or ``offset + scale·N`` (either sign)."""
 
-    def __init__(self, lower, upper, *, positive: bool, scale: float, offset: float = 0.0,
-                 width: int = 16, depth: int = 2) -> None:
+    def __init__(
+        self,
+        lower,
+        upper,
+        *,
+        positive: bool,
+        scale: float,
+        offset: float = 0.0,
+        width: int = 16,
+        depth: int = 2,
+    ) -> None:
         super().__init__()
         mlp = MLP(len(lower), 1, width=width, depth=depth).double()
         with torch.no_grad():
@@ -379,7 +409,9 @@ class _Model(nn.Module):
             if not keys:
                 continue
             xin = x if cols is None else x[:, cols]
-            vals = derivative_tensors(self._module(kind, net), xin, [self.spec.slots[k][2] for k in keys])
+            vals = derivative_tensors(
+                self._module(kind, net), xin, [self.spec.slots[k][2] for k in keys]
+            )
             out.update({k: vals[self.spec.slots[k][2]][:, 0] for k in keys})
         for k, (kind, name, _) in self.spec.slots.items():
             if kind == "given":
@@ -416,14 +448,17 @@ class _Prepared:
     upper: np.ndarray
 
 
-def _prepare(spec: ProblemSpec, data: _Data, ds: xr.Dataset, *, n_colloc: int,
-             rng: np.random.Generator) -> _Prepared:
+def _prepare(
+    spec: ProblemSpec, data: _Data, ds: xr.Dataset, *, n_colloc: int, rng: np.random.Generator
+) -> _Prepared:
     rows, ys, stats = [], [], {}
     for i, f in enumerate(spec.solution):
         v = data.values[f]
         ok = np.isfinite(v)
         if ok.sum() < 10:
-            raise DataError(f"'{f}' has {int(ok.sum())} finite values; an inverse problem needs more")
+            raise DataError(
+                f"'{f}' has {int(ok.sum())} finite values; an inverse problem needs more"
+            )
         rows.append(np.c_[data.points[ok], np.full(ok.sum(), i)])
         ys.append(v[ok])
         stats[f] = (float(np.mean(v[ok])), float(np.std(v[ok])) or 1.0)
@@ -438,16 +473,28 @@ def _prepare(spec: ProblemSpec, data: _Data, ds: xr.Dataset, *, n_colloc: int,
     anchors = {}
     for u in spec.unknowns:
         if u.name in ds.data_vars:
-            a = _layout(ds, [u.name]).values[u.name] if ds[u.name].dims == ds[spec.solution[0]].dims else None
+            a = (
+                _layout(ds, [u.name]).values[u.name]
+                if ds[u.name].dims == ds[spec.solution[0]].dims
+                else None
+            )
             if a is not None and np.isfinite(a).any():
                 ok = np.isfinite(a)
                 cols = [spec.coords.index(c) for c in u.args]
-                anchors[u.name] = (torch.as_tensor(data.points[ok][:, cols]), torch.as_tensor(a[ok]))
+                anchors[u.name] = (
+                    torch.as_tensor(data.points[ok][:, cols]),
+                    torch.as_tensor(a[ok]),
+                )
     t = torch.as_tensor
     return _Prepared(
-        t(np.concatenate(rows)), t(np.concatenate(ys))[:, None], t(data.points[pick]),
-        {g: t(data.values[g][pick]) for g in spec.given}, anchors, stats,
-        np.nanmin(data.points, axis=0), np.nanmax(data.points, axis=0),
+        t(np.concatenate(rows)),
+        t(np.concatenate(ys))[:, None],
+        t(data.points[pick]),
+        {g: t(data.values[g][pick]) for g in spec.given},
+        anchors,
+        stats,
+        np.nanmin(data.points, axis=0),
+        np.nanmax(data.points, axis=0),
     )
 
 
@@ -526,8 +573,13 @@ def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tup
     xt, yt = prep.x[perm[n_val:]], prep.y[perm[n_val:]]
     d = len(spec.coords)
     fields = {
-        f: Scaled(MLP(d, 1, width=cfg.width, depth=cfg.depth).double(), lower=prep.lower,
-                  upper=prep.upper, mean=[prep.stats[f][0]], std=[prep.stats[f][1]])
+        f: Scaled(
+            MLP(d, 1, width=cfg.width, depth=cfg.depth).double(),
+            lower=prep.lower,
+            upper=prep.upper,
+            mean=[prep.stats[f][0]],
+            std=[prep.stats[f][1]],
+        )
         for f in spec.solution
     }
     first = nn.ModuleDict(fields)
@@ -535,8 +587,18 @@ def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tup
     def data_only(m, xb, yb):
         return _data_loss(m, xb, yb, prep.stats)
 
-    fit(first, xt, yt, x_val=xv, y_val=yv, loss=data_only, adam_steps=cfg.steps,
-        lbfgs_steps=cfg.lbfgs_steps, seed=seed, lr=3e-3)
+    fit(
+        first,
+        xt,
+        yt,
+        x_val=xv,
+        y_val=yv,
+        loss=data_only,
+        adam_steps=cfg.steps,
+        lbfgs_steps=cfg.lbfgs_steps,
+        seed=seed,
+        lr=3e-3,
+    )
     model = _Model(spec, fields, {})
     const = _constants(model, prep)
     for u in spec.unknowns:
@@ -545,9 +607,15 @@ def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tup
         if u.name in prep.anchors:  # known values fix the level better than the constant fit
             c = float(prep.anchors[u.name][1].mean())
         scale = abs(c) if u.positive else max(abs(c), 1e-3)
-        model.coefs[u.name] = Coefficient(prep.lower[cols], prep.upper[cols], positive=u.positive,
-                                          scale=max(scale, 1e-6), offset=0.0 if u.positive else c,
-                                          width=cfg.coef_width, depth=cfg.coef_depth)
+        model.coefs[u.name] = Coefficient(
+            prep.lower[cols],
+            prep.upper[cols],
+            positive=u.positive,
+            scale=max(scale, 1e-6),
+            offset=0.0 if u.positive else c,
+            width=cfg.coef_width,
+            depth=cfg.coef_depth,
+        )
     rscale = _term_scale(model, prep)
     if cfg.coupling == "fixed":
         for p in model.fields.parameters():
@@ -562,8 +630,18 @@ def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tup
             loss = loss + cfg.anchor_weight * torch.mean(err**2)
         return loss
 
-    result = fit(model, xt, yt, x_val=xv, y_val=yv, loss=total, adam_steps=cfg.steps,
-                 lbfgs_steps=cfg.lbfgs_steps, seed=seed, lr=3e-3)
+    result = fit(
+        model,
+        xt,
+        yt,
+        x_val=xv,
+        y_val=yv,
+        loss=total,
+        adam_steps=cfg.steps,
+        lbfgs_steps=cfg.lbfgs_steps,
+        seed=seed,
+        lr=3e-3,
+    )
     with torch.no_grad():
         res = model.residual(prep.colloc, prep.given)
         info = {
@@ -634,13 +712,22 @@ class Inversion:
         for u in self.spec.unknowns:
             v, s = self.fields[u.name].values, self.fields[f"{u.name}_std"].values
             out[u.name] = {
-                "args": list(u.args), "positive": u.positive,
-                "min": float(np.nanmin(v)), "max": float(np.nanmax(v)),
-                "mean": float(np.nanmean(v)), "mean_std": float(np.nanmean(s)),
+                "args": list(u.args),
+                "positive": u.positive,
+                "min": float(np.nanmin(v)),
+                "max": float(np.nanmax(v)),
+                "mean": float(np.nanmean(v)),
+                "mean_std": float(np.nanmean(s)),
             }
-        return {"equation": self.spec.text, "unknowns": out, "solution_fields": list(self.spec.solution),
-                "data_fields": list(self.spec.given), "misfit": self.misfit,
-                "members": self.members, "settings": self.settings}
+        return {
+            "equation": self.spec.text,
+            "unknowns": out,
+            "solution_fields": list(self.spec.solution),
+            "data_fields": list(self.spec.given),
+            "misfit": self.misfit,
+            "members": self.members,
+            "settings": self.settings,
+        }
 
     def plot(self):
         """A figure: each unknown (1-D: mean ± 2 std; 2-D: mean and std maps)."""
@@ -684,7 +771,11 @@ def _field_dataset(spec: ProblemSpec, data: _Data, models: list[_Model], n_out) 
         for a, v in axes.items():
             out.coords[a] = (a, v, {"units": data.units.get(a, "")} if data.units.get(a) else {})
         out[u.name] = (u.args, mean, {"long_name": f"{u.name}({', '.join(u.args)}), ensemble mean"})
-        out[f"{u.name}_std"] = (u.args, std, {"long_name": f"{u.name}: ensemble standard deviation"})
+        out[f"{u.name}_std"] = (
+            u.args,
+            std,
+            {"long_name": f"{u.name}: ensemble standard deviation"},
+        )
     out.attrs.update(equation=spec.text, ensemble=len(models))
     return out
 
@@ -698,8 +789,11 @@ def _misfit(spec: ProblemSpec, data: _Data, models: list[_Model]) -> dict[str, A
             pred = np.mean([m.fields[f](x)[:, 0].numpy() for m in models], axis=0)
         err = pred - data.values[f][ok]
         rms = float(np.sqrt(np.mean(err**2)))
-        out[f] = {"rms": rms, "relative_to_std": rms / (float(np.std(data.values[f][ok])) or 1.0),
-                  "n": int(ok.sum())}
+        out[f] = {
+            "rms": rms,
+            "relative_to_std": rms / (float(np.std(data.values[f][ok])) or 1.0),
+            "n": int(ok.sum()),
+        }
     return out
 
 
@@ -751,7 +845,9 @@ def invert(
     unknown_keys = set(Settings.__dataclass_fields__)
     bad = sorted(set(settings) - unknown_keys)
     if bad:
-        raise DataError(f"unknown setting '{bad[0]}'; valid settings: {', '.join(sorted(unknown_keys))}")
+        raise DataError(
+            f"unknown setting '{bad[0]}'; valid settings: {', '.join(sorted(unknown_keys))}"
+        )
     cfg = Settings(**settings)
     if cfg.coupling not in ("joint", "fixed"):
         raise DataError(f"coupling must be 'joint' or 'fixed', not '{cfg.coupling}'")
@@ -774,7 +870,11 @@ def invert(
             logger.info("member %d: %s", k, info)
     fields = _field_dataset(spec, layout, models, n_out)
     misfit = _misfit(spec, layout, models)
-    settings_out = {**cfg.__dict__, "ensemble": ensemble, "seed": seed,
-                    "seconds": time.perf_counter() - t0,
-                    "anchors": sorted(prep.anchors)}
+    settings_out = {
+        **cfg.__dict__,
+        "ensemble": ensemble,
+        "seed": seed,
+        "seconds": time.perf_counter() - t0,
+        "anchors": sorted(prep.anchors),
+    }
     return Inversion(spec, fields, misfit, members, settings_out, models)
