@@ -98,9 +98,9 @@ def transport_terms(samples: Samples) -> list[str]:
 
     >>> import numpy as np, xarray as xr
     >>> from discover.io import load
-    >>> g = np.zeros((4, 5, 6))
+    >>> g = np.zeros((5, 5, 6))
     >>> ds = xr.Dataset({k: (("t", "y", "x"), g) for k in "TU"},
-    ...                 coords={"t": np.arange(4.0), "y": np.arange(5.0), "x": np.arange(6.0)})
+    ...                 coords={"t": np.arange(5.0), "y": np.arange(5.0), "x": np.arange(6.0)})
     >>> transport_terms(load(ds, ["T", "U"]))
     ['U*T_y', 'U*T_x', 'T*U_y', 'T*U_x']
     """
