@@ -98,7 +98,7 @@ def transport_terms(samples: Samples) -> list[str]:
 
     >>> import numpy as np, xarray as xr
     >>> from discover.io import load
-    >>> g = np.zeros((5, 5, 6))
+    >>> g = np.random.default_rng(0).random((5, 5, 6))
     >>> ds = xr.Dataset({k: (("t", "y", "x"), g) for k in "TU"},
     ...                 coords={"t": np.arange(5.0), "y": np.arange(5.0), "x": np.arange(6.0)})
     >>> transport_terms(load(ds, ["T", "U"]))
