@@ -65,16 +65,3 @@ def test_weather_preset_carries_temperature_by_the_wind(seed):
         warnings.simplefilter("ignore")
         eq = find(ds, ["T", "U", "V"], preset="weather", n_bootstrap=20).equations[0]
     _check(eq)
-
-
-@pytest.mark.slow
-def test_polynomial_library_on_kelvin_temperature():
-    """The new user's command: no preset, degree 2, first derivatives; T about 280 K."""
-    ds = advected_temperature(np.random.default_rng(3))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = find(
-            ds, ["T", "U", "V"], preset="none", max_order=1, degree=2, method="fd", n_bootstrap=20
-        )
-    _check(r.equations[0])
-    assert "T" in r.settings["scale"]  # centred and scaled, reported in kelvin too
