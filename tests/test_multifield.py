@@ -65,3 +65,16 @@ def test_weather_preset_carries_temperature_by_the_wind(seed):
         warnings.simplefilter("ignore")
         eq = find(ds, ["T", "U", "V"], preset="weather", n_bootstrap=20).equations[0]
     _check(eq)
+
+
+def test_centred_field_reported_in_data_units():
+    """u far from zero: the degree-2 library works on (u - mean)/std and the equation comes
+    back in the data's units."""
+    from discover.datasets import make_dataset
+
+    ds = make_dataset("heat", nx=64, nt=41)
+    ds["u"] = ds.u + 50.0
+    r = find(ds, "u", degree=2, n_bootstrap=0)
+    assert "u" in r.settings["scale"]
+    back = r.equations_in_data_units[0].coefficients
+    assert set(back) == {"u_xx"} and back["u_xx"] == pytest.approx(0.1, rel=0.02)
