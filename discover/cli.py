@@ -555,6 +555,86 @@ def solve(
     typer.echo(f"wrote {out}", err=True)
 
 
+@app.command(context_settings={"ignore_unknown_options": True})
+def invert(
+    equation: Annotated[
+        str, typer.Argument(help="The PDE with unknown functions, e.g. '-div(a*grad(u)) = f'.")
+    ],
+    data: Annotated[Path, typer.Argument(help="netCDF file of the measured field(s) and data.")],
+    unknown: Annotated[
+        list[str],
+        typer.Option(help="An unknown function and its coordinates, e.g. 'a(x, y)' (repeatable)."),
+    ],
+    out: Annotated[Path, typer.Option(help="netCDF file for the estimated coefficient(s).")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write a summary and the data misfit as JSON.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG of the coefficient(s).")
+    ] = None,
+    ensemble: Annotated[
+        int, typer.Option(help="Ensemble members (seeds); their spread is the uncertainty.")
+    ] = 3,
+    steps: Annotated[int, typer.Option(help="Adam steps of each fit.")] = 1500,
+    lbfgs_steps: Annotated[int, typer.Option(help="L-BFGS steps of each fit.")] = 500,
+    coupling: Annotated[
+        str, typer.Option(help="joint (solution and coefficient together) or fixed.")
+    ] = "joint",
+    seed: Annotated[int, typer.Option(help="Seed of the first ensemble member.")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+) -> None:
+    """Estimate unknown coefficient functions of EQUATION from the data in DATA."""
+    from .invert import invert as run_invert
+
+    _setup_logging(verbose)
+    outputs = [o for o in (out, json_out, plot) if o is not None]
+    for o in outputs:
+        _run(_check_output, o, force, [data])
+    if len({o.resolve() for o in outputs}) < len(outputs):
+        _fail("--out, --json and --plot name the same file; give different paths")
+    if out.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
+        _fail(f"--out writes netCDF; give a file ending in .nc, not '{out.name}'")
+    if plot is not None and plot.suffix.lower() != ".png":
+        _fail(f"--plot writes PNG; give a file ending in .png, not '{plot.name}'")
+    if not data.exists():
+        _fail(f"no such file: '{data}'")
+    result = _run(
+        run_invert,
+        equation,
+        data,
+        unknown,
+        ensemble=ensemble,
+        seed=seed,
+        steps=steps,
+        lbfgs_steps=lbfgs_steps,
+        coupling=coupling,
+    )
+    for u in result.spec.unknowns:
+        fld = result.fields[u.name]
+        typer.echo(
+            f"{u.name}({', '.join(u.args)}): {float(fld.min()):.4g} .. {float(fld.max()):.4g}, "
+            f"mean {float(fld.mean()):.4g} ± {float(result.fields[u.name + '_std'].mean()):.2g}"
+        )
+    for f, m in result.misfit.items():
+        typer.echo(f"misfit {f}: rms {m['rms']:.4g} ({m['relative_to_std']:.3f} of std)")
+    _replace_atomically(out, lambda tmp: result.fields.to_netcdf(tmp))
+    typer.echo(f"wrote {out}", err=True)
+    if json_out is not None:
+        doc = {**result.to_dict(), "data": {"file": str(data)}, "command": "discover invert"}
+        _write_atomic(json_out, json.dumps(doc, indent=2) + "\n")
+        typer.echo(f"wrote {json_out}", err=True)
+    if plot is not None:
+        import matplotlib.pyplot as plt
+
+        fig = result.plot()
+        try:
+            _replace_atomically(plot, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+        finally:
+            plt.close(fig)
+        typer.echo(f"wrote {plot}", err=True)
+
+
 @app.command()
 def trajectory(
     data: Annotated[Path, typer.Argument(help="netCDF file of the measured field(s).")],

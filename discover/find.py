@@ -67,7 +67,7 @@ from .select import (
 from .weak import SCALES, evaluation_grid, inner_box, inside_hull, weak_systems
 from .weakgrid import MIN_HALF as WEAK_MIN_HALF
 from .weakgrid import grid_weak_systems
-from .weather import PRESETS
+from .weather import PRESETS, transport_terms
 
 __all__ = ["Discovery", "find"]
 
@@ -388,6 +388,10 @@ def _strong(library: Library, table: dict[str, np.ndarray]) -> dict:
 
 #: level of the reported coefficient intervals
 CI_LEVEL = 0.95
+#: a term whose inclusion over the resamples is below this is dropped and the rest refitted
+MIN_INCLUSION = 0.5
+#: fields whose mean exceeds this many standard deviations are centred for a polynomial library
+OFFSET_RATIO = 3.0
 
 
 def _uncertainty(
@@ -449,6 +453,12 @@ def _uncertainty(
             "inclusion": {names[j]: float(q) for j, q in enumerate(inclusion) if q > 0},
             "models": [{"terms": list(m), "frequency": f} for m, f in ens.models()[:5]],
         }
+        weak = [j for j in idx if inclusion[j] < MIN_INCLUSION]
+        if weak and len(weak) < len(idx):  # never report a term the resamples do not support
+            keep = [k for k, j in enumerate(idx) if inclusion[j] >= MIN_INCLUSION]
+            idx = [idx[k] for k in keep]
+            coef, se_b = refit(factors[i], idx), se_b[keep]
+            report["dropped_below_inclusion"] = [names[j] for j in weak]
     else:
         lo, hi = best.interval(CI_LEVEL).T if idx else (coef, coef)
         se_b = (hi - lo) / 2 / norm.ppf(0.5 + CI_LEVEL / 2)
@@ -457,8 +467,9 @@ def _uncertainty(
         for cj in _neighbour_fits(factors, i, idx)[1]:
             se_d = np.maximum(se_d, np.abs(cj - coef))
     half = norm.ppf(0.5 + CI_LEVEL / 2) * np.sqrt(se_b**2 + se_d**2)
-    report["se_bootstrap" if n_bootstrap else "se_jackknife"] = dict(zip(best.terms, se_b.tolist()))
-    report["se_discretization"] = dict(zip(best.terms, se_d.tolist()))
+    kept_names = [names[j] for j in idx]
+    report["se_bootstrap" if n_bootstrap else "se_jackknife"] = dict(zip(kept_names, se_b.tolist()))
+    report["se_discretization"] = dict(zip(kept_names, se_d.tolist()))
     terms = [
         TermEstimate(
             names[j],
@@ -469,6 +480,22 @@ def _uncertainty(
         for j, c, h in zip(idx, coef, half)
     ]
     return terms, report
+
+
+def _centring(samples: Samples, degree: int, units: dict) -> dict[str, tuple[float, float]]:
+    """Fields far from zero (|mean| > :data:`OFFSET_RATIO`·std, a temperature in kelvin)
+    centred and scaled, ``(v - mean)/std``, when the library multiplies fields (degree >= 2):
+    otherwise ``T*X`` is nearly collinear with ``X``.  The transform reports the result in
+    the data's units."""
+    if degree < 2:
+        return {}
+    out = {}
+    for j, f in enumerate(samples.fields):
+        v = samples.values[:, j]
+        m, s = float(np.nanmean(v)), float(np.nanstd(v))
+        if f not in units and s > 0 and abs(m) > OFFSET_RATIO * s:
+            out[f] = (1 / s, -m / s)
+    return out
 
 
 def _neighbour_fits(
@@ -663,11 +690,14 @@ def find(
             method = chosen["method"]
             why += f"; method {method} ({chosen['method_reason']})"
         logger.info("preset %s: %s", preset, why)
+    scale = {**_centring(samples, degree, units or {}), **(scale or {})}
     tr = None
     if units or scale:
         samples, tr = transform(samples, units, scale=scale)
     if samples.layout == "station":
         max_order = station_support(samples, max_order)
+    if preset is not None and chosen.get("transport"):
+        extra = [*extra, *transport_terms(samples)]
     noise = estimate_noise(samples) if samples.grid is not None else None
     if method == "auto":
         method = auto_method(samples, noise)

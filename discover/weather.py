@@ -32,9 +32,10 @@ import numpy as np
 import sympy as sp
 
 from .io import DEGREE_UNITS, DataError, Samples, hours_per
+from .library import derivative_symbol
 from .parsing import parse_expr
 
-__all__ = ["PRESETS", "weather_settings"]
+__all__ = ["PRESETS", "transport_terms", "weather_settings"]
 
 #: records with a time step up to this many hours get the diurnal harmonics
 DIURNAL_STEP_HOURS = 6.0
@@ -81,12 +82,37 @@ def weather_settings(samples: Samples) -> dict[str, Any]:
     # linear: the fields themselves, their derivatives and the constant (degree 0 keeps
     # products such as T*T_x out; the fields enter as extra terms)
     out = {"units": units, "extra": [*samples.fields, *extra], "max_order": 2, "degree": 0}
+    # several fields (temperature with the wind): each field times another's gradient, the
+    # transport by the actual wind; added by find in the transformed coordinates
+    out["transport"] = len(samples.fields) > 1
     if samples.grid is not None:  # what ``method="auto"`` becomes
         out["method"] = "fd"
         # analyses, reanalyses and model output: the 4th-difference noise estimate measures
         # real small-scale weather there, not noise
         out["method_reason"] = "gridded weather fields are smooth at the grid scale"
     return out
+
+
+def transport_terms(samples: Samples) -> list[str]:
+    """``G*F_c`` for every pair of different fields and spatial coordinate ``c``: a field
+    carried by another (``U*T_x``, ``V*T_y``).
+
+    >>> import numpy as np, xarray as xr
+    >>> from discover.io import load
+    >>> g = np.random.default_rng(0).random((5, 5, 6))
+    >>> ds = xr.Dataset({k: (("t", "y", "x"), g) for k in "TU"},
+    ...                 coords={"t": np.arange(5.0), "y": np.arange(5.0), "x": np.arange(6.0)})
+    >>> transport_terms(load(ds, ["T", "U"]))
+    ['U*T_y', 'U*T_x', 'T*U_y', 'T*U_x']
+    """
+    space = [c for c in samples.coords if c != "t"]
+    return [
+        f"{g}*{derivative_symbol(f, samples.coords, [int(c == s) for c in samples.coords])}"
+        for f in samples.fields
+        for g in samples.fields
+        if g != f
+        for s in space
+    ]
 
 
 #: preset name -> function of the samples giving find's settings
