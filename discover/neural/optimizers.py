@@ -29,7 +29,7 @@ Examples
 ...     opt.zero_grad(); loss = (w ** 2).sum(); loss.backward(); return loss
 >>> for _ in range(300):
 ...     _ = opt.step(closure)
->>> float(w.abs().max()) < 1e-2
+>>> float(w.detach().abs().max()) < 1e-2
 True
 >>> make_optimizer("sgd", [w], lr=0.1)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
