@@ -4,12 +4,14 @@ Used to fit measured data (:class:`discover.interpolate.NeuralInterpolant`) and 
 (:mod:`discover.solve.neural`) with the same networks and the same derivative engine.
 """
 
-from .autodiff import derivative_tensors, derivatives
+from .autodiff import derivative_tensors, derivatives, hessian
+from .icnn import ICNN
 from .networks import ACTIVATIONS, MLP, Scaled, Sine
 from .trainer import TrainResult, fit, threads
 
 __all__ = [
     "ACTIVATIONS",
+    "ICNN",
     "MLP",
     "Scaled",
     "Sine",
@@ -17,5 +19,6 @@ __all__ = [
     "derivative_tensors",
     "derivatives",
     "fit",
+    "hessian",
     "threads",
 ]
