@@ -72,6 +72,8 @@ from .problem import Box, Disk, Mask, ParsedEquation, Polygon, Problem, Solution
 
 __all__ = [
     "NETWORKS",
+    "parse_domain",
+    "solve_steady_text",
     "ConvexSolution",
     "det",
     "hessian_of",
@@ -85,7 +87,7 @@ logger = logging.getLogger(__name__)
 #: networks the fully nonlinear solver takes, by name
 NETWORKS = ("icnn", "mlp")
 
-_HESSIAN_CALL = re.compile(r"\bhessian\s*\(")
+_HESSIAN_CALL = re.compile(r"\b(hessian|det|trace)\s*\(")
 
 
 # ----------------------------------------------------------------------------- SymPy forms
@@ -151,7 +153,7 @@ def parse_fully_nonlinear(
     equations: Any, coords: Sequence[str]
 ) -> tuple[tuple[str, ...], list[ParsedEquation]] | None:
     """The field and equation of a fully nonlinear problem, or ``None`` when ``equations``
-    is not one string that uses ``hessian(…)``.
+    is not one string that calls ``hessian``, ``det`` or ``trace``.
 
     The field is the one named in ``hessian(…)``; the rest of the equation may use the
     coordinates, the field and its first derivatives (``u_x``) and numbers.
@@ -173,6 +175,11 @@ def parse_fully_nonlinear(
         raise DataError(f"cannot read '{text}': write it as 'det(hessian(u)) = f' with one '='")
     called = re.findall(r"\bhessian\s*\(\s*([A-Za-z_]\w*)\s*\)", text)
     names = sorted(set(called))
+    if not names and not re.search(r"\bhessian\s*\(", text):
+        raise DataError(
+            f"cannot read '{text}': det(…) and trace(…) take hessian(field), e.g. "
+            "det(hessian(u)) = 1"
+        )
     if len(names) != 1:
         raise DataError(
             f"'{text}' must take the Hessian of one field, e.g. det(hessian(u)), "
@@ -284,6 +291,26 @@ def _check_source(problem: Problem, domain: Any, rng: np.random.Generator) -> No
         )
 
 
+def _weights(problem: Problem, s_f: float) -> Any:
+    """Pointwise weights of the residual: for ``det(hessian(u)) = f``, ``(s_f / f)^(1-1/d)``,
+    so that the loss measures ``f̃^(1/d) - f^(1/d)`` to first order (the quantity the
+    stability estimate of the Dirichlet problem bounds the error of ``u`` by), rather than
+    letting the largest values of ``f`` dominate; ones for other equations."""
+    f = _source(problem)
+    d = len(problem.coords)
+    if f is None or d == 1:
+        return lambda pts, eps: np.ones(len(pts))
+    fn = compile_expr(f, list(problem.coords))
+
+    def weight(pts: np.ndarray, eps: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            vals = np.asarray(fn(*[pts[:, j] for j in range(d)]), float) + eps
+        vals = np.clip(np.nan_to_num(vals, nan=s_f, posinf=1e300), 1e-3 * s_f, None)
+        return (s_f / vals) ** (1 - 1 / d)
+
+    return weight
+
+
 # ----------------------------------------------------------------------------- solution
 class ConvexSolution(Solution):
     """A :class:`~discover.solve.Solution` that also gives the Hessian of its network."""
@@ -362,6 +389,7 @@ def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
     s_h = s_f ** (1 / d)
     net = Scaled(_network(network, d, solver), lower=lo, upper=hi, mean=[float(np.mean(gvals))], std=[s_u])
     noise = float(solver.source_noise)
+    weight = _weights(problem, s_f)
 
     def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
         xi = domain.sample(n, rng)
@@ -369,7 +397,9 @@ def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
         gb = problem.boundary_values(xb)[:, 0]
         eps = noise * s_f * rng.standard_normal(n)  # σ = noise · rms(f), fixed per point
         x = np.concatenate([xi, xb])
-        y = np.column_stack([np.r_[np.zeros(n), np.ones(n_b)], np.r_[eps, gb]])
+        y = np.column_stack(
+            [np.r_[np.zeros(n), np.ones(n_b)], np.r_[eps, gb], np.r_[weight(xi, eps), np.ones(n_b)]]
+        )
         return torch.as_tensor(x), torch.as_tensor(y)
 
     wb, wc = float(solver.boundary_weight), float(solver.convexity_weight)
@@ -379,7 +409,7 @@ def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
         xi = x[inner].detach().clone().requires_grad_(True)
         with torch.enable_grad():
             u, g, h = hessian(model, xi)
-            r = (evaluate_residual(xi, u, g, h) - y[inner, 1]) / s_f
+            r = (evaluate_residual(xi, u, g, h) - y[inner, 1]) * y[inner, 2] / s_f
             total = torch.mean(r**2)
             if network == "mlp" and wc > 0:
                 lam = torch.linalg.eigvalsh(h)[:, 0]
@@ -440,3 +470,102 @@ def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
         model=net,
         num_threads=solver.num_threads,
     )
+
+
+# ----------------------------------------------------------------------------- command line
+_DOMAIN_HELP = (
+    "'disk:R' or 'disk:R@CX,CY', 'box:x=-1..1,y=-1..1' (any number of sides) or "
+    "'polygon:X1,Y1;X2,Y2;X3,Y3'"
+)
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"cannot read {what} '{text}' as a number; domains: {_DOMAIN_HELP}") from None
+    if not np.isfinite(value):
+        raise DataError(f"{what} must be finite, not '{text}'")
+    return value
+
+
+def parse_domain(text: str) -> Box | Disk | Polygon:
+    """A domain from a short text (the command line's ``--domain``).
+
+    >>> parse_domain("disk:1.5@0,1")
+    Disk(center=(0.0, 1.0), radius=1.5, names=('x', 'y'))
+    >>> parse_domain("box:x=-1..1,y=0..2")
+    Box(x=(-1.0, 1.0), y=(0.0, 2.0))
+    >>> parse_domain("ball:1")
+    Traceback (most recent call last):
+    ...
+    discover.errors.DataError: unknown domain 'ball:1'; give 'disk:R' or 'disk:R@CX,CY', ...
+    """
+    kind, _, rest = text.strip().partition(":")
+    kind = kind.strip().lower()
+    try:
+        if kind == "disk":
+            radius, _, center = rest.partition("@")
+            c = [_number(v, "the disk's centre") for v in center.split(",")] if center else [0, 0]
+            if len(c) != 2:
+                raise DataError(f"a disk's centre is two numbers CX,CY, not '{center}'")
+            return Disk(center=(c[0], c[1]), radius=_number(radius, "the disk's radius"))
+        if kind == "box":
+            sides = {}
+            for part in rest.split(","):
+                name, _, span = part.partition("=")
+                a, sep, b = span.partition("..")
+                if not name.strip().isidentifier() or not sep:
+                    raise DataError(f"cannot read the side '{part}'; write name=START..END")
+                sides[name.strip()] = (_number(a, "a side's start"), _number(b, "a side's end"))
+            return Box(**sides)
+        if kind == "polygon":
+            verts = [[_number(v, "a vertex") for v in p.split(",")] for p in rest.split(";")]
+            return Polygon(verts)
+    except ValueError as exc:  # the domains' own checks
+        raise DataError(f"{exc}; domains: {_DOMAIN_HELP}") from None
+    raise DataError(f"unknown domain '{text}'; give {_DOMAIN_HELP}")
+
+
+def solve_steady_text(
+    equation: str,
+    domain: str,
+    dirichlet: str,
+    *,
+    n_grid: int = 41,
+    solver_options: dict[str, Any] | None = None,
+) -> tuple[Solution, Any]:
+    """Solve ``equation`` on the domain ``domain`` (see :func:`parse_domain`) with boundary
+    values given by the formula ``dirichlet`` (read by :func:`discover.parsing.parse_expr`);
+    returns the solution and an ``xarray.Dataset`` of it on a grid of ``n_grid`` points per
+    coordinate over the domain's bounding box (NaN outside the domain)."""
+    from . import solve
+
+    dom = parse_domain(domain)
+    g = parse_expr(dirichlet, symbols={c: sp.Symbol(c) for c in dom.names})
+    unknown = sorted(str(s) for s in g.free_symbols if str(s) not in dom.names)
+    if unknown:
+        raise DataError(
+            f"the boundary values '{dirichlet}' use {', '.join(unknown)}; they may use only the "
+            f"coordinates {', '.join(dom.names)}"
+        )
+    if not 2 <= n_grid <= 401:
+        raise DataError(f"--n-grid must be between 2 and 401, not {n_grid}")
+    gfn = compile_expr(g, list(dom.names))
+    problem = Problem(equation, dom, boundary=lambda *cols: gfn(*cols))
+    if not problem.fully_nonlinear:
+        raise DataError(
+            f"'{equation}' is not an equation of the Hessian; a steady problem from the command "
+            "line takes e.g. 'det(hessian(u)) = 1'"
+        )
+    sol = solve(problem, "neural", **dict(solver_options or {}))
+    lo, hi = dom.bounds()
+    axes = {c: np.linspace(a, b, n_grid) for c, a, b in zip(dom.names, lo, hi)}
+    ds = sol.on_grid(**axes)
+    mesh = np.meshgrid(*axes.values(), indexing="ij")
+    inside = dom.contains(np.stack([m.ravel() for m in mesh], axis=1)).reshape(mesh[0].shape)
+    for f in problem.fields:
+        ds[f] = ds[f].where(inside)
+    ds.attrs["equations"] = equation
+    ds.attrs["boundary"] = dirichlet
+    return sol, ds
