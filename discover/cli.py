@@ -441,7 +441,9 @@ def _solve_steady(equation, domain, dirichlet, out, network, hull, n_grid, steps
     if dirichlet is None:
         _fail("a steady problem needs boundary values: --dirichlet 'g(x, y)', e.g. '(x**2+y**2)/2'")
     opts = {**_solver_options("neural", steps), "network": network, "hull": hull}
-    sol, ds = _run(solve_steady_text, equation, domain, dirichlet, n_grid=n_grid, solver_options=opts)
+    sol, ds = _run(
+        solve_steady_text, equation, domain, dirichlet, n_grid=n_grid, solver_options=opts
+    )
     _replace_atomically(out, lambda tmp: ds.to_netcdf(tmp))
     typer.echo(f"{sol!r}")
     typer.echo(f"wrote {out}", err=True)

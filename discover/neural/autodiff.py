@@ -168,7 +168,9 @@ def hessian(
     if not x.requires_grad:
         x = x.detach().clone().requires_grad_(True)
     d = x.shape[1]
-    second = [tuple(int(k == i) + int(k == j) for k in range(d)) for i in range(d) for j in range(i, d)]
+    second = [
+        tuple(int(k == i) + int(k == j) for k in range(d)) for i in range(d) for j in range(i, d)
+    ]
     with torch.enable_grad():
         vals = derivative_tensors(model, x, second, create_graph=create_graph)
     first = [tuple(int(k == i) for k in range(d)) for i in range(d)]

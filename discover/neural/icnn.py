@@ -91,5 +91,7 @@ class ICNN(nn.Module):
         for skip, raw in zip(self.skips, self.raw):
             z = F.softplus(z @ F.softplus(raw).T + skip(x))
         xl = x @ self.factor
-        quad = 0.5 * (torch.sum(xl**2, dim=1, keepdim=True) + self.epsilon * torch.sum(x**2, 1, True))
+        quad = 0.5 * (
+            torch.sum(xl**2, dim=1, keepdim=True) + self.epsilon * torch.sum(x**2, 1, True)
+        )
         return z @ F.softplus(self.raw_out)[:, None] + self.affine(x) + quad
