@@ -150,6 +150,19 @@ def test_nonconvex_domain():
     hull = working_domain(p, hull=True)
     assert hull.contains(np.array([[1.5, 1.5], [1.9, 0.1]])).all()
     assert not hull.contains(np.array([[1.9, 1.9]])).any()
+    sol = solve(
+        p,
+        "neural",
+        network="icnn",
+        hull=True,
+        width=8,
+        depth=2,
+        n_points=64,
+        adam_steps=20,
+        lbfgs_steps=0,
+    )
+    assert "Polygon(5 vertices)" in sol.info["domain"]  # the hull of the L
+    assert np.isfinite(sol(np.array([[1.5, 1.5]]))).all()
     convex = Problem("det(hessian(u)) = 1", Polygon([(0, 0), (1, 0), (0, 1)]), boundary=0.0)
     assert working_domain(convex, hull=False) is convex.domain
 
