@@ -338,12 +338,73 @@ class ConvexSolution(Solution):
 
 # ----------------------------------------------------------------------------- solver
 def _network(name: str, d: int, solver: Any) -> nn.Module:
-    if name not in NETWORKS:
-        valid = ", ".join(repr(n) for n in NETWORKS)
-        raise DataError(f"unknown network '{name}'; valid networks: {valid}")
     if name == "icnn":
         return ICNN(d, width=solver.width, depth=solver.depth).double()
     return MLP(d, 1, width=solver.width, depth=solver.depth, activation="tanh").double()
+
+
+def _compiled_residual(problem: Problem) -> Any:
+    """``F(x, u, ∇u, D²u)`` as a torch function of points ``(n, d)``, values ``(n,)``,
+    gradients ``(n, d)`` and Hessians ``(n, d, d)``."""
+    coords, field = problem.coords, problem.fields[0]
+    d = len(coords)
+    names = [*coords, field]
+    names += [
+        derivative_symbol(field, coords, tuple(int(k == j) for k in range(d))) for j in range(d)
+    ]
+    hsyms = hessian_of(sp.Symbol(field), *[sp.Symbol(c) for c in coords]).matrix()
+    upper = [(i, j) for i in range(d) for j in range(i, d)]
+    names += [str(hsyms[i, j]) for i, j in upper]
+    residual = compile_expr(expand_operators(problem.equations[0].residual), names, "torch")
+
+    def evaluate(x: torch.Tensor, u: torch.Tensor, g: torch.Tensor, h: torch.Tensor):
+        cols = [x[:, j] for j in range(d)] + [u] + [g[:, j] for j in range(d)]
+        return residual(*cols, *[h[:, i, j] for i, j in upper])
+
+    return evaluate
+
+
+def _scales(problem: Problem, domain: Any, residual: Any, rng) -> tuple[float, float, float]:
+    """The source's size ``s_f`` (rms of the residual of ``u = 0``), the natural size of
+    ``u`` and the mean boundary value."""
+    d = len(problem.coords)
+    probe = torch.as_tensor(domain.sample(2048, rng))
+    n = len(probe)
+    zeros = torch.zeros(n, dtype=torch.float64)
+    with np.errstate(all="ignore"):
+        f0 = residual(probe, zeros, torch.zeros_like(probe), torch.zeros(n, d, d).double())
+    ok = torch.isfinite(f0)
+    s_f = float(torch.sqrt(torch.mean(f0[ok] ** 2))) if ok.any() else 1.0
+    s_f = s_f if s_f > 0 else 1.0
+    gvals = problem.boundary_values(domain.boundary_points(2048, rng))[:, 0]
+    if not np.all(np.isfinite(gvals)):
+        raise DataError("the boundary values g are not finite everywhere on the boundary")
+    lo, hi = domain.bounds()
+    extent = float(np.max(hi - lo)) / 2
+    s_u = max(float(np.std(gvals)), s_f ** (1 / d) * extent**2 / 2, 1e-12)
+    return s_f, s_u, float(np.mean(gvals))
+
+
+def _loss(residual: Any, network: str, solver: Any, s_f: float, s_u: float, d: int) -> Any:
+    """The loss of the module notes on rows ``x`` with ``y = (is boundary, noise on f or
+    g, weight)``."""
+    wb, wc = float(solver.boundary_weight), float(solver.convexity_weight)
+    s_h = s_f ** (1 / d)
+
+    def loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        inner = y[:, 0] == 0
+        xi = x[inner].detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            u, g, h = hessian(model, xi)
+            r = (residual(xi, u, g, h) - y[inner, 1]) * y[inner, 2] / s_f
+            total = torch.mean(r**2)
+            if network == "mlp" and wc > 0:
+                lam = torch.linalg.eigvalsh(h)[:, 0]
+                total = total + wc * torch.mean(torch.relu(-lam / s_h) ** 2)
+        ub = model(x[~inner])[:, 0]
+        return total + wb * torch.mean(((ub - y[~inner, 1]) / s_u) ** 2)
+
+    return loss
 
 
 def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
@@ -352,54 +413,18 @@ def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
     t_start = time.perf_counter()
     torch.manual_seed(solver.seed)
     rng = np.random.default_rng(solver.seed)
-    network = solver.network
+    network = solver.network or "icnn"
     if network not in NETWORKS:
         valid = ", ".join(repr(n) for n in NETWORKS)
         raise DataError(f"unknown network '{network}'; valid networks: {valid}")
     domain = working_domain(problem, hull=solver.hull)
     _check_source(problem, domain, rng)
-    coords, field = problem.coords, problem.fields[0]
-    d = len(coords)
-    res_expr = expand_operators(problem.equations[0].residual)
-    names = [*coords, field]
-    names += [
-        derivative_symbol(field, coords, tuple(int(k == j) for k in range(d))) for j in range(d)
-    ]
-    hsyms = hessian_of(sp.Symbol(field), *[sp.Symbol(c) for c in coords]).matrix()
-    upper = [(i, j) for i in range(d) for j in range(i, d)]
-    names += [str(hsyms[i, j]) for i, j in upper]
-    residual = compile_expr(res_expr, names, backend="torch")
-
-    def evaluate_residual(x: torch.Tensor, u, g, h) -> torch.Tensor:
-        cols = [x[:, j] for j in range(d)] + [u] + [g[:, j] for j in range(d)]
-        cols += [h[:, i, j] for i, j in upper]
-        return residual(*cols)
-
-    n_b = solver.boundary_points or max(256, solver.n_points // (2 if d > 2 else 4))
+    d = len(problem.coords)
+    residual = _compiled_residual(problem)
+    s_f, s_u, g_mean = _scales(problem, domain, residual, rng)
     lo, hi = domain.bounds()
-    # sizes: the source (the residual of u = 0) and the natural size of u
-    probe = torch.as_tensor(domain.sample(2048, rng))
-    zero = torch.zeros(len(probe), dtype=torch.float64)
-    with np.errstate(all="ignore"):
-        f0 = evaluate_residual(
-            probe, zero, torch.zeros_like(probe), torch.zeros(len(probe), d, d, dtype=torch.float64)
-        )
-    s_f = (
-        float(torch.sqrt(torch.mean(f0[torch.isfinite(f0)] ** 2)))
-        if torch.isfinite(f0).any()
-        else 1.0
-    )
-    s_f = s_f if s_f > 0 else 1.0
-    bpts = domain.boundary_points(4 * n_b, rng)
-    gvals = problem.boundary_values(bpts)[:, 0]
-    if not np.all(np.isfinite(gvals)):
-        raise DataError("the boundary values g are not finite everywhere on the boundary")
-    extent = float(np.max(hi - lo)) / 2
-    s_u = max(float(np.std(gvals)), s_f ** (1 / d) * extent**2 / 2, 1e-12)
-    s_h = s_f ** (1 / d)
-    net = Scaled(
-        _network(network, d, solver), lower=lo, upper=hi, mean=[float(np.mean(gvals))], std=[s_u]
-    )
+    net = Scaled(_network(network, d, solver), lower=lo, upper=hi, mean=[g_mean], std=[s_u])
+    n_b = solver.boundary_points or max(256, solver.n_points // (2 if d > 2 else 4))
     noise = float(solver.source_noise)
     weight = _weights(problem, s_f)
 
@@ -414,21 +439,7 @@ def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
         )
         return torch.as_tensor(x), torch.as_tensor(y)
 
-    wb, wc = float(solver.boundary_weight), float(solver.convexity_weight)
-
-    def loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        inner = y[:, 0] == 0
-        xi = x[inner].detach().clone().requires_grad_(True)
-        with torch.enable_grad():
-            u, g, h = hessian(model, xi)
-            r = (evaluate_residual(xi, u, g, h) - y[inner, 1]) * y[inner, 2] / s_f
-            total = torch.mean(r**2)
-            if network == "mlp" and wc > 0:
-                lam = torch.linalg.eigvalsh(h)[:, 0]
-                total = total + wc * torch.mean(torch.relu(-lam / s_h) ** 2)
-        ub = model(x[~inner])[:, 0]
-        return total + wb * torch.mean(((ub - y[~inner, 1]) / s_u) ** 2)
-
+    loss = _loss(residual, network, solver, s_f, s_u, d)
     with threads(solver.num_threads):
         x, y = draw(solver.n_points)
         x_val, y_val = draw(max(256, solver.n_points // 4))

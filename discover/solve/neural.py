@@ -141,10 +141,10 @@ class NeuralSolver:
     progress : bool
         Show progress bars.
     num_threads : int, optional
-    network : {"mlp", "icnn"}
+    network : {"icnn", "mlp"}, optional
         For equations of the Hessian (``det(hessian(u)) = f``, see
-        :mod:`discover.solve.monge_ampere`): an input-convex network, or a plain one with a
-        convexity penalty.  Other equations take ``"mlp"``.
+        :mod:`discover.solve.monge_ampere`): an input-convex network (their default), or a
+        plain one with a convexity penalty.  Other equations take ``"mlp"`` (their default).
     boundary_weight, boundary_points, convexity_weight, hull, source_noise
         Equations of the Hessian only: the weight of the boundary loss and its points per
         draw (default a quarter of ``n_points``, half above two dimensions), the weight of
@@ -173,7 +173,7 @@ class NeuralSolver:
         seed: int = 0,
         progress: bool = False,
         num_threads: int | None = None,
-        network: str = "mlp",
+        network: str | None = None,
         boundary_weight: float = 10.0,
         boundary_points: int | None = None,
         convexity_weight: float = 1.0,
@@ -387,7 +387,7 @@ class NeuralSolver:
             from .monge_ampere import solve_fully_nonlinear
 
             return solve_fully_nonlinear(problem, self)
-        if self.network != "mlp":
+        if self.network not in (None, "mlp"):
             raise DataError(
                 f"network='{self.network}' is for equations of the Hessian such as "
                 "'det(hessian(u)) = f'; use network='mlp' for this problem"
