@@ -78,9 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few steps (a smoke test)")
     parser.add_argument("--only", default=None, help="run settings whose name contains this")
     parser.add_argument("--network", default=None, help="icnn or mlp (default: both)")
+    parser.add_argument("--steps", default=None, help="Adam,L-BFGS steps (default 500,1000)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     steps = (50, 50) if args.quick else (500, 1000)
+    if args.steps:
+        steps = tuple(int(s) for s in args.steps.split(","))
     print("| problem | network | rel. L2 | rel. max | non-convex points | min eig D²u | wall s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for setting in PROBLEMS:
