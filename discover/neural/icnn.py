@@ -70,7 +70,9 @@ class ICNN(nn.Module):
             nn.Parameter(_inverse_softplus(torch.rand(width, width) * 2 / width + 1e-3))
             for _ in range(depth - 1)
         )
-        self.raw_out = nn.Parameter(_inverse_softplus(torch.rand(width) * 2 / width + 1e-3))
+        # output weights of order one: the units carry curvature from the start, rather than
+        # leaving it to the quadratic term (training then tends to stall on a near-quadratic)
+        self.raw_out = nn.Parameter(_inverse_softplus(torch.rand(width) + 0.5))
         self.affine = nn.Linear(in_dim, 1)
         self.factor = nn.Parameter(torch.randn(in_dim, in_dim) * 0.1 / math.sqrt(in_dim))
         self.raw_eps = nn.Parameter(_inverse_softplus(torch.tensor(float(epsilon))))
