@@ -487,9 +487,11 @@ def solve(
     equation: Annotated[
         str, typer.Argument(help="The PDE, e.g. 'u_t = 0.1*u_xx - u*u_x' (one per field, ';').")
     ],
-    init: Annotated[Path, typer.Option(help="netCDF file with the initial state.")],
     out: Annotated[Path, typer.Option(help="netCDF file to write the solution to.")],
-    t_end: Annotated[float, typer.Option(help="End time.")],
+    init: Annotated[
+        Path | None, typer.Option(help="netCDF file with the initial state (evolution).")
+    ] = None,
+    t_end: Annotated[float | None, typer.Option(help="End time (evolution).")] = None,
     var: Annotated[
         str | None,
         typer.Option("--var", "-v", help="Field variable(s) in --init, comma-separated."),
@@ -519,12 +521,32 @@ def solve(
     ] = "adam",
     force: Annotated[bool, typer.Option(help="Overwrite an existing output file.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+    domain: Annotated[
+        str | None,
+        typer.Option(help="Steady problem of the Hessian: disk:R, box:x=-1..1,y=-1..1 or polygon."),
+    ] = None,
+    dirichlet: Annotated[
+        str | None, typer.Option(help="Steady problem: boundary values g(x, y, ...), a formula.")
+    ] = None,
+    network: Annotated[
+        str, typer.Option(help="Steady problem: icnn (input-convex) or mlp (+ penalty).")
+    ] = "icnn",
+    hull: Annotated[
+        bool, typer.Option(help="Steady problem: solve on the convex hull of the domain.")
+    ] = False,
+    n_grid: Annotated[int, typer.Option(help="Steady problem: output points per side.")] = 41,
 ) -> None:
-    """Solve EQUATION from the state in --init up to --t-end; write the solution as netCDF."""
+    """Solve EQUATION from the state in --init up to --t-end, or a steady equation of the
+    Hessian (det(hessian(u)) = f) on --domain with --dirichlet values; write netCDF."""
     from .validate import solve_from_data
 
     _setup_logging(verbose)
     _run(check_optimizer, optimizer)
+    if domain is not None:
+        _solve_steady(equation, domain, dirichlet, out, network, hull, n_grid, steps, force)
+        return
+    if init is None or t_end is None:
+        _fail("give --init and --t-end (an evolution problem), or --domain and --dirichlet")
     _run(_check_output, out, force, [init])
     if out.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
         _fail(f"--out writes netCDF; give a file ending in .nc, not '{out.name}'")
@@ -701,6 +723,24 @@ def trajectory(
         finally:
             plt.close(fig)
         typer.echo(f"wrote {plot}", err=True)
+
+
+def _solve_steady(equation, domain, dirichlet, out, network, hull, n_grid, steps, force) -> None:
+    """``discover solve`` of a steady equation of the Hessian (Monge–Ampère)."""
+    from .solve.monge_ampere import solve_steady_text
+
+    _run(_check_output, out, force, [])
+    if out.suffix.lower() not in (".nc", ".nc4", ".netcdf"):
+        _fail(f"--out writes netCDF; give a file ending in .nc, not '{out.name}'")
+    if dirichlet is None:
+        _fail("a steady problem needs boundary values: --dirichlet 'g(x, y)', e.g. '(x**2+y**2)/2'")
+    opts = {**_solver_options("neural", steps), "network": network, "hull": hull}
+    sol, ds = _run(
+        solve_steady_text, equation, domain, dirichlet, n_grid=n_grid, solver_options=opts
+    )
+    _replace_atomically(out, lambda tmp: ds.to_netcdf(tmp))
+    typer.echo(f"{sol!r}")
+    typer.echo(f"wrote {out}", err=True)
 
 
 @app.command()

@@ -48,3 +48,11 @@ def test_weather_notebook_executes(tmp_path):
 def test_training_notebook_executes(tmp_path):
     text = executed_text("training.ipynb", tmp_path, timeout=300)
     assert "held-out relative RMSE" in text and "dimension" in text
+
+
+def test_monge_ampere_notebook_executes(tmp_path):
+    text = executed_text("monge_ampere.ipynb", tmp_path, timeout=300)
+    assert "det(hessian(u))" in text
+    rel = float(text.split("relative L2 error ")[1].split(";")[0])
+    assert rel < 1e-2
+    assert "(positive at 100% of 10^4 points)" in text

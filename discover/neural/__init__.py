@@ -6,8 +6,9 @@ Used to fit measured data (:class:`discover.interpolate.NeuralInterpolant`) and 
 (:mod:`discover.solve.neural`) with the same networks and the same derivative engine.
 """
 
-from .autodiff import derivative_tensors, derivatives
+from .autodiff import derivative_tensors, derivatives, hessian
 from .diffusion_maps import DiffusionMap, diffusion_map
+from .icnn import ICNN
 from .networks import ACTIVATIONS, MLP, Scaled, Sine
 from .optimizers import OPTIMIZERS
 from .resnet import NeuralODE, SharedResNet
@@ -15,6 +16,7 @@ from .trainer import TrainResult, fit, threads
 
 __all__ = [
     "ACTIVATIONS",
+    "ICNN",
     "MLP",
     "OPTIMIZERS",
     "DiffusionMap",
@@ -27,5 +29,6 @@ __all__ = [
     "derivatives",
     "diffusion_map",
     "fit",
+    "hessian",
     "threads",
 ]

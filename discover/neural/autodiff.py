@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["derivative_tensors", "derivatives"]
+__all__ = ["derivative_tensors", "derivatives", "hessian"]
 
 MultiIndex = tuple[int, ...]
 
@@ -145,3 +145,41 @@ def derivatives(
         for mi in out:
             out[mi].append(vals[mi].detach().numpy())
     return {mi: np.concatenate(v, axis=0) for mi, v in out.items()}
+
+
+def hessian(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    *,
+    create_graph: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Value ``(n,)``, gradient ``(n, d)`` and Hessian ``(n, d, d)`` of a scalar ``model``.
+
+    Built by :func:`derivative_tensors` from the second-order multi-indices (``d + 1``
+    gradient calls: the mixed derivatives share their parents), so the PDE solvers'
+    fully nonlinear operators (``det``, eigenvalues) see the same derivatives as the linear
+    ones.  ``x`` is made to require gradients when it does not.
+
+    >>> f = lambda x: (x[:, :1] ** 2 * x[:, 1:2] ** 3)
+    >>> v, g, h = hessian(f, torch.tensor([[1.0, 2.0]], dtype=torch.float64))
+    >>> h[0].tolist()
+    [[16.0, 24.0], [24.0, 12.0]]
+    """
+    if not x.requires_grad:
+        x = x.detach().clone().requires_grad_(True)
+    d = x.shape[1]
+    second = [
+        tuple(int(k == i) + int(k == j) for k in range(d)) for i in range(d) for j in range(i, d)
+    ]
+    with torch.enable_grad():
+        vals = derivative_tensors(model, x, second, create_graph=create_graph)
+    first = [tuple(int(k == i) for k in range(d)) for i in range(d)]
+    grad = torch.cat([vals[mi] for mi in first], dim=1)
+    rows = [torch.cat([vals[second[_pair(i, j, d)]] for j in range(d)], dim=1) for i in range(d)]
+    return vals[(0,) * d][:, 0], grad, torch.stack(rows, dim=1)
+
+
+def _pair(i: int, j: int, d: int) -> int:
+    """Position of ``(min(i, j), max(i, j))`` in the upper-triangle order of :func:`hessian`."""
+    i, j = min(i, j), max(i, j)
+    return i * d - i * (i - 1) // 2 + (j - i)

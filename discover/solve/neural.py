@@ -146,6 +146,16 @@ class NeuralSolver:
         First training phase of ``N`` and ``G`` (see :mod:`discover.neural.optimizers`).
     optimizer_options : dict, optional
         Options of that optimizer.
+    network : {"icnn", "mlp"}, optional
+        For equations of the Hessian (``det(hessian(u)) = f``, see
+        :mod:`discover.solve.monge_ampere`): an input-convex network (their default), or a
+        plain one with a convexity penalty.  Other equations take ``"mlp"`` (their default).
+    boundary_weight, boundary_points, convexity_weight, hull, source_noise
+        Equations of the Hessian only: the weight of the boundary loss and its points per
+        draw (default a quarter of ``n_points``, half above two dimensions), the weight of
+        the convexity penalty of ``"mlp"``, whether a non-convex polygon or mask is replaced
+        by its convex hull, and relative noise ``p`` put on the source at fixed collocation
+        points (``σ = p·rms(f)``; the paper's noisy-source test).
     """
 
     name = "neural"
@@ -170,6 +180,12 @@ class NeuralSolver:
         num_threads: int | None = None,
         optimizer: str = "adam",
         optimizer_options: dict | None = None,
+        network: str | None = None,
+        boundary_weight: float = 10.0,
+        boundary_points: int | None = None,
+        convexity_weight: float = 1.0,
+        hull: bool = False,
+        source_noise: float = 0.0,
     ) -> None:
         self.width = width
         self.depth = depth
@@ -188,6 +204,12 @@ class NeuralSolver:
         self.num_threads = num_threads
         self.optimizer = check_optimizer(optimizer)
         self.optimizer_options = optimizer_options
+        self.network = network
+        self.boundary_weight = boundary_weight
+        self.boundary_points = boundary_points
+        self.convexity_weight = convexity_weight
+        self.hull = hull
+        self.source_noise = source_noise
 
     # ------------------------------------------------------------------ pieces
     def _bounds(self, problem: Problem) -> tuple[np.ndarray, np.ndarray, list[bool]]:
@@ -372,6 +394,15 @@ class NeuralSolver:
     def solve(self, problem: Problem) -> Solution:
         """Train ``N`` on the residual of ``problem``; the :class:`Solution` evaluates
         ``G + D·N`` anywhere."""
+        if getattr(problem, "fully_nonlinear", False):
+            from .monge_ampere import solve_fully_nonlinear
+
+            return solve_fully_nonlinear(problem, self)
+        if self.network not in (None, "mlp"):
+            raise DataError(
+                f"network='{self.network}' is for equations of the Hessian such as "
+                "'det(hessian(u)) = f'; use network='mlp' for this problem"
+            )
         t_start = time.perf_counter()
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)

@@ -520,7 +520,12 @@ class Problem:
             raise DataError("'t' names time; give the spatial coordinates other names")
         self.time_dependent = time is not None
         self.coords: tuple[str, ...] = (("t",) if self.time_dependent else ()) + tuple(space)
-        self.fields, self.equations = parse_equations(equations, self.coords, fields)
+        from .monge_ampere import parse_fully_nonlinear  # det(hessian(u)) = f and kin
+
+        parsed = parse_fully_nonlinear(equations, self.coords)
+        #: an equation of the Hessian (det, trace), solved by :mod:`.monge_ampere`
+        self.fully_nonlinear = parsed is not None
+        self.fields, self.equations = parsed or parse_equations(equations, self.coords, fields)
         if self.time_dependent:
             times = np.asarray(time, dtype=float)
             if times.ndim != 1 or times.size < 2 or not np.all(np.diff(times) > 0):
