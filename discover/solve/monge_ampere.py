@@ -547,6 +547,8 @@ def parse_domain(text: str) -> Box | Disk | Polygon:
         if kind == "polygon":
             verts = [[_number(v, "a vertex") for v in p.split(",")] for p in rest.split(";")]
             return Polygon(verts)
+    except DataError:
+        raise
     except ValueError as exc:  # the domains' own checks
         raise DataError(f"{exc}; domains: {_DOMAIN_HELP}") from None
     raise DataError(f"unknown domain '{text}'; give {_DOMAIN_HELP}")
