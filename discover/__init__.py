@@ -7,8 +7,7 @@
 u_t = 0.1*u_xx
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .equation import Equation
 from .find import Discovery, find
 from .io import DataError, Samples, load

@@ -26,7 +26,7 @@ from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperGroup
 from typer.exceptions import Abort
 
-from . import __version__
+from ._version import __version__
 from .io import parse_sel
 from .neural.optimizers import check_optimizer
 
@@ -180,13 +180,26 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+def _parameters() -> set[str]:
+    """The library parameters that are flags of some command (for :func:`as_flags`)."""
+    group = typer.main.get_command(app)
+    return {
+        p.name
+        for cmd in group.commands.values()
+        for p in cmd.params
+        if getattr(p, "param_type_name", "") == "option" and p.name
+    } | {"n_bootstrap", "include_constant"}
+
+
 def _run(fn, *args, **kwargs):
     """Call ``fn``; user mistakes become one line and exit 2."""
-    from .io import DataError
+    from .errors import DataError, as_flags
 
     try:
         return fn(*args, **kwargs)
-    except (DataError, UsageError) as exc:
+    except DataError as exc:
+        _fail(as_flags(str(exc), _parameters()))
+    except UsageError as exc:
         _fail(str(exc))
     except FileNotFoundError as exc:
         _fail(f"no such file: '{exc.filename or exc}'")
@@ -360,7 +373,7 @@ def _write_plot(result, out: Path, criterion: str, *, force: bool) -> None:
     paths = result.paths
     fig, axes = plt.subplots(1, len(paths), figsize=(7 * len(paths), 4.5), squeeze=False)
     for ax, (fld, p) in zip(axes[0], paths.items()):
-        name = result.samples.names.get(fld, fld)
+        name = result.data.names.get(fld, fld)
         p.plot(ax, criterion=criterion, title=f"{name}: sparsity path ({p.regressor})")
     fig.tight_layout()
     try:

@@ -28,14 +28,12 @@ import logging
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from . import __version__
 from .differentiate import METHODS, differentiate, is_uniform
 from .equation import Equation, TermEstimate
 from .interpolate import NeuralInterpolant
@@ -43,7 +41,6 @@ from .io import (
     DEGREE_UNITS,
     DataError,
     Samples,
-    Transform,
     degree_kind,
     hours_per,
     load,
@@ -52,9 +49,9 @@ from .io import (
 )
 from .library import Library
 from .regress import check_regressor
+from .results import DataInfo, Discovery
 from .select import (
     CollinearityWarning,
-    SparsityPath,
     block_folds,
     check_criterion,
     collinear_terms,
@@ -77,95 +74,6 @@ logger = logging.getLogger(__name__)
 AUTO_ACCURACIES = (2, 4, 6)
 #: a coefficient that moves by more than this fraction of itself between stencils is unstable
 STABILITY = 0.5
-
-
-@dataclass
-class Discovery:
-    """What :func:`find` found, and how.
-
-    Attributes
-    ----------
-    equations : list of Equation
-        One per field.
-    paths : dict
-        Field -> the :class:`~discover.select.SparsityPath` of the chosen derivatives.
-    library : Library
-    samples : Samples
-    settings : dict
-        Every setting used, including the choices made automatically.
-    diagnostics : dict
-        Per field: the held-out error of the pick for each derivative variant.
-    """
-
-    equations: list[Equation]
-    paths: dict[str, SparsityPath]
-    library: Library
-    samples: Samples
-    settings: dict[str, Any]
-    diagnostics: dict[str, Any] = field(default_factory=dict)
-    transform: Transform | None = None
-
-    @property
-    def equations_in_data_units(self) -> list[Equation]:
-        """The equations in the data's own coordinates and units: the declared transform
-        (``units=``) undone as a change of variables; the equations themselves otherwise."""
-        if self.transform is None:
-            return list(self.equations)
-        back = self.transform.inverse()
-        return [e.change_variables(back.maps, back.units, back.renames) for e in self.equations]
-
-    def __str__(self) -> str:
-        return "\n".join(str(e) for e in self.equations)
-
-    def _repr_latex_(self) -> str:
-        body = r" \\ ".join(e.to_latex() for e in self.equations)
-        return (
-            rf"$\begin{{aligned}} {body} \end{{aligned}}$"
-            if len(self.equations) > 1
-            else f"${body}$"
-        )
-
-    def to_latex(self, *, units: bool = True, **settings) -> str:
-        """A LaTeX ``equation`` (or ``align``) environment of the equation(s).
-
-        With ``units`` (and units known for the fields and coordinates) the last line ends
-        with them, e.g. ``\\qquad [T] = \\mathrm{K},\\ [t] = \\mathrm{h},\\ [x] = [y] =
-        \\mathrm{km}``.  Other settings go to :meth:`Equation.to_latex`.
-        """
-        lines = [e.to_latex(**settings).replace(" = ", " &= ", 1) for e in self.equations]
-        tail = _units_latex(self.equations[0]) if units and self.equations else ""
-        if tail:
-            lines[-1] += tail
-        if len(lines) == 1:
-            return "\\begin{equation}\n  " + lines[0].replace("&=", "=") + "\n\\end{equation}\n"
-        return "\\begin{align}\n  " + " \\\\\n  ".join(lines) + "\n\\end{align}\n"
-
-    def to_dict(self, *, include_path: bool = True) -> dict[str, Any]:
-        s = self.samples
-        out: dict[str, Any] = {
-            "equations": [e.to_dict() for e in self.equations],
-            "data": {
-                "file": s.source,
-                "var": ",".join(s.names.get(f, f) for f in s.fields),
-                "fields": list(s.fields),
-                "coords": list(s.coords),
-                "names": dict(s.names),
-                "layout": s.layout,
-                "n_samples": s.n_samples,
-                "units": dict(s.units),
-                "time_unit": s.time_unit,
-                "time_origin": s.time_origin,
-            },
-            "settings": self.settings,
-            "diagnostics": self.diagnostics,
-            "version": __version__,
-        }
-        if self.transform is not None:
-            out["transform"] = self.transform.as_dict()
-            out["equations_in_data_units"] = [e.to_dict() for e in self.equations_in_data_units]
-        if include_path:
-            out["path"] = {f: p.table() for f, p in self.paths.items()}
-        return out
 
 
 #: how the neural method builds the regression (the first is the default)
@@ -255,29 +163,6 @@ def collocation_points(
     if inside is not None:
         pts = pts[inside(pts)]
     return pts[:n]
-
-
-def _units_latex(eq: Equation) -> str:
-    """``\\qquad [T] = \\mathrm{K},\\ [t] = \\mathrm{h},\\ [x] = [y] = \\mathrm{km}``, or "" when
-    a field's or coordinate's unit is unknown."""
-    syms = [*eq.fields, *eq.coords]
-    if any(not eq.units.get(s) for s in syms) or all(eq.units[s] == "1" for s in syms):
-        return ""  # unknown, or dimensionless data
-    by_unit: dict[str, list[str]] = {}
-    for s in syms:
-        by_unit.setdefault(eq.units[s], []).append(s)
-
-    def tex_unit(u: str) -> str:
-        return r"\mathrm{" + u.replace("_", r"\_").replace(" ", r"\ ") + "}"
-
-    def tex_sym(s: str) -> str:
-        return s if len(s) == 1 else r"\mathrm{" + s.replace("_", r"\_") + "}"
-
-    parts = [
-        " = ".join(f"[{tex_sym(s)}]" for s in group) + f" = {tex_unit(u)}"
-        for u, group in by_unit.items()
-    ]
-    return r" \qquad " + r",\ ".join(parts)
 
 
 #: a grid's interpolant whose held-out RMS exceeds the estimated noise by this factor is
@@ -903,4 +788,13 @@ def find(
         "holdout_start": held["start"],
         "holdout_stations": held["stations"],
     }
-    return Discovery(equations, paths, library, samples, settings, diagnostics, tr)
+    return Discovery(
+        equations,
+        settings,
+        DataInfo.of(samples),
+        diagnostics,
+        tr,
+        paths=paths,
+        library=library,
+        samples=samples,
+    )

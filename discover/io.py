@@ -988,6 +988,25 @@ class Transform:
             for s, (a, b) in self.maps.items()
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Transform:
+        """From :meth:`as_dict` (a result JSON's ``transform``); one-line error if malformed."""
+        maps, units, before, renames = {}, {}, {}, {}
+        try:
+            for s, v in d.items():
+                maps[str(s)] = (float(v["factor"]), float(v["offset"]))
+                if "renamed" in v:
+                    renames[str(s)] = str(v["renamed"])
+                if v.get("from") is not None:
+                    before[str(s)] = str(v["from"])
+                if v.get("to") is not None:
+                    units[renames.get(str(s), str(s))] = str(v["to"])
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise DataError(
+                "the result's 'transform' must map each symbol to its factor and offset"
+            ) from None
+        return cls(maps, units, before, renames)
+
 
 def degree_kind(sym: str, unit: str | None) -> str | None:
     """``"lat"``/``"lon"`` for a coordinate in degree units (``degrees_north``, or plain

@@ -423,23 +423,13 @@ def _climatology(
 
 def _equations(result: Any) -> tuple[list[Equation], dict[str, Any]]:
     """The equations in the data's own units, and the result's settings and data record."""
-    from .find import Discovery
+    from .results import Discovery
 
-    if isinstance(result, Discovery):
-        return result.equations_in_data_units, result.to_dict(include_path=False)
     if isinstance(result, (str, Path)):
         result = _read_record(Path(result))
-    if not isinstance(result, Mapping) or not isinstance(result.get("equations"), list):
-        raise DataError(
-            "the result has no list of 'equations'; give the JSON that `discover find --json` wrote"
-        )
-    eqs = result.get("equations_in_data_units") or result["equations"]
-    if not isinstance(eqs, list):
-        raise DataError("the result's 'equations_in_data_units' must be a list of equations")
-    for key in ("data", "settings", "transform"):
-        if not isinstance(result.get(key, {}), Mapping):
-            raise DataError(f"the result's '{key}' must be a JSON object")
-    return [Equation.from_dict(e) for e in eqs], dict(result)
+    if not isinstance(result, Discovery):
+        result = Discovery.from_dict(result)
+    return result.equations_in_data_units, result.to_dict(include_path=False)
 
 
 def _read_record(path: Path) -> Any:
