@@ -47,9 +47,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
+from .registry import Registry
 from .regress import REGRESSORS, check_regressor, normal_equations
 
 __all__ = [
@@ -69,17 +71,16 @@ __all__ = [
     "triangular",
 ]
 
-#: selection criteria by name (the first is the default)
-CRITERIA = ("1se", "cv", "bic", "aic", "knee")
+#: selection criteria by name (the first is the default): each picks one model from the
+#: stable, non-empty candidates of a path, ``criterion(pool, path) -> Candidate``
+CRITERIA: Registry[Callable[[list, Any], Any]] = Registry(
+    "selection criterion", parameter="select", plural="criteria"
+)
 
 
 def check_criterion(name: str) -> None:
-    """Raise ``ValueError`` naming the valid criteria unless ``name`` is one."""
-    if name not in CRITERIA:
-        raise ValueError(
-            f"unknown selection criterion '{name}'; valid criteria: "
-            + ", ".join(map(repr, CRITERIA))
-        )
+    """Raise the registry's one-line error unless ``name`` is a criterion."""
+    CRITERIA.check(name)
 
 
 @dataclass(frozen=True)
@@ -194,17 +195,7 @@ class SparsityPath:
 
     def best(self, criterion: str = "1se") -> Candidate:
         """The winner by ``criterion`` among the stable, non-empty candidates."""
-        check_criterion(criterion)
-        pool = self._pool()
-        if criterion == "1se":
-            top = min(pool, key=lambda c: (c.cv, c.n_terms))
-            near = [c for c in pool if c.cv <= top.cv + top.cv_se]
-            return min(near, key=lambda c: (c.n_terms, c.cv))
-        if criterion == "cv":
-            return min(pool, key=lambda c: (c.cv, c.n_terms))
-        if criterion == "knee":
-            return _knee(self.pareto_front())
-        return min(pool, key=lambda c: (getattr(c, criterion), c.n_terms))
+        return CRITERIA[criterion](self._pool(), self)
 
     def pareto_front(self) -> list[Candidate]:
         """The stable, non-empty models no sparser-or-equal model beats on held-out error,
@@ -298,6 +289,36 @@ def _knee(front: list[Candidate]) -> Candidate:
     gap = (1 - x) - y
     # no point below the chord: the error keeps falling as fast as terms are added
     return front[int(np.argmax(gap))] if gap.max() > 1e-9 else front[-1]
+
+
+@CRITERIA.register("1se")
+def one_standard_error(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    """The sparsest model within one standard error of the best cross-validated one."""
+    top = min(pool, key=lambda c: (c.cv, c.n_terms))
+    near = [c for c in pool if c.cv <= top.cv + top.cv_se]
+    return min(near, key=lambda c: (c.n_terms, c.cv))
+
+
+@CRITERIA.register("cv")
+def cross_validation(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    """The lowest cross-validated error."""
+    return min(pool, key=lambda c: (c.cv, c.n_terms))
+
+
+@CRITERIA.register("bic")
+def bic(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    return min(pool, key=lambda c: (c.bic, c.n_terms))
+
+
+@CRITERIA.register("aic")
+def aic(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    return min(pool, key=lambda c: (c.aic, c.n_terms))
+
+
+@CRITERIA.register("knee")
+def knee(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    """The knee of the Pareto front (:func:`_knee`)."""
+    return _knee(path.pareto_front())
 
 
 def block_labels(points: np.ndarray, *, n_blocks: int = 4) -> np.ndarray:
