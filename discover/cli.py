@@ -289,31 +289,14 @@ def find(
         _fail("--json, --latex and --plot-path name the same file; give different paths")
     if plot_path is not None and plot_path.suffix.lower() != ".png":
         _fail(f"--plot-path writes PNG; give a file ending in .png, not '{plot_path.name}'")
-    acc: int | str = accuracy
-    if accuracy != "auto":
-        try:
-            acc = int(accuracy)
-        except ValueError:
-            _fail(f"--accuracy must be 'auto' or an even whole number, not '{accuracy}'")
-        if acc < 2 or acc % 2:
-            _fail(f"--accuracy must be 'auto' or an even number >= 2 (2, 4, 6), not {accuracy}")
-    names = [v.strip() for v in var.split(",") if v.strip()]
-    declared: dict[str, str] = {}
-    for item in (units or "").split(","):
-        if not item.strip():
-            continue
-        sym, sep, unit = item.partition("=")
-        if not sep or not sym.strip() or not unit.strip():
-            _fail(f"--units takes SYMBOL=UNIT pairs separated by commas, not '{item}'")
-        declared[sym.strip()] = unit.strip()
     result = _run(
         run_find,
         data,
-        names,
+        [v.strip() for v in var.split(",") if v.strip()],
         time=time,
         time_unit=time_unit,
         method=method,
-        accuracy=acc,
+        accuracy=_accuracy(accuracy),
         form=form,
         max_order=max_order,
         degree=degree,
@@ -323,13 +306,46 @@ def find(
         regressor=regressor,
         n_bootstrap=bootstrap,
         library_fraction=library_fraction,
-        units=declared or None,
+        units=_declared_units(units),
         seed=seed,
         neural={"progress": sys.stderr.isatty(), "optimizer": optimizer},
         holdout=holdout,
         preset=preset,
         sel=_run(parse_sel, sel) or None,
     )
+    _print_result(result, path)
+    _write_result(result, json_out, latex_out, plot_path, select=select, force=force)
+
+
+def _accuracy(accuracy: str) -> int | str:
+    """``--accuracy``: "auto" or an even whole number >= 2."""
+    if accuracy == "auto":
+        return accuracy
+    try:
+        acc = int(accuracy)
+    except ValueError:
+        _fail(f"--accuracy must be 'auto' or an even whole number, not '{accuracy}'")
+    if acc < 2 or acc % 2:
+        _fail(f"--accuracy must be 'auto' or an even number >= 2 (2, 4, 6), not {accuracy}")
+    return acc
+
+
+def _declared_units(units: str | None) -> dict[str, str] | None:
+    """``--units x=km,t=days`` as a dict (None when not given)."""
+    declared: dict[str, str] = {}
+    for item in (units or "").split(","):
+        if not item.strip():
+            continue
+        sym, sep, unit = item.partition("=")
+        if not sep or not sym.strip() or not unit.strip():
+            _fail(f"--units takes SYMBOL=UNIT pairs separated by commas, not '{item}'")
+        declared[sym.strip()] = unit.strip()
+    return declared or None
+
+
+def _print_result(result, path: bool) -> None:
+    """The preset line, each equation's summary, the equations in the data's own units and
+    (``--path``) the sparsity paths."""
     if result.settings.get("preset"):
         why = result.settings.get("preset_reason", "")
         off = "; --preset none turns it off" if why.startswith("auto") else ""
@@ -351,6 +367,10 @@ def find(
                     f"{row['cv_se']:>6.2f}  {'yes' if row['stable'] else 'no ':>6}  "
                     + " + ".join(row["terms"])
                 )
+
+
+def _write_result(result, json_out, latex_out, plot_path, *, select: str, force: bool) -> None:
+    """The outputs asked for: JSON, LaTeX, the plot of the sparsity path."""
     if json_out is not None:
         doc = result.to_dict()
         doc["settings"]["command"] = "discover find"

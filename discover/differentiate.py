@@ -219,7 +219,9 @@ class Spectral(DerivativeMethod):
 AUTO_ACCURACIES = (2, 4, 6)
 
 #: derivative methods for gridded data, by name
-METHODS: Registry[DerivativeMethod] = Registry("derivative method", parameter="method", plural="methods")
+METHODS: Registry[DerivativeMethod] = Registry(
+    "derivative method", parameter="method", plural="methods"
+)
 METHODS.register("fd", FiniteDifferences())
 METHODS.register("savgol", SavitzkyGolay())
 METHODS.register("spectral", Spectral())

@@ -685,6 +685,35 @@ class Ensemble:
         return sorted(((k, c / len(keys)) for k, c in counts.items()), key=lambda kc: -kc[1])
 
 
+class _Units:
+    """Rows grouped into units, one per (space–time block, fold) pair, with each unit's
+    triangular factor: blocks are resampled, folds stay as they are."""
+
+    def __init__(self, X, y, points, folds, n_blocks: int):
+        boxes = block_labels(points, n_blocks=n_blocks)
+        fold_labels = np.unique(folds)
+        self.n_folds = fold_labels.size
+        units = boxes * self.n_folds + np.searchsorted(fold_labels, folds)
+        ulab, self.R, self.n = unit_stats(X, y, units)
+        self.fold = ulab % self.n_folds
+        self.blocks, self.block = np.unique(ulab // self.n_folds, return_inverse=True)
+
+    def resample(self, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Per-fold factors and row counts of one block-bootstrap resample: blocks drawn
+        with replacement until every fold keeps some rows (rarely more than once)."""
+        nb = self.blocks.size
+        for _ in range(100):
+            w = np.bincount(rng.integers(0, nb, nb), minlength=nb)
+            wu = w[self.block].astype(float)
+            nf = np.bincount(self.fold, weights=wu * self.n, minlength=self.n_folds)
+            if np.all(nf > 0):
+                break
+        Rf = np.stack(
+            [_combine(self.R[self.fold == f], wu[self.fold == f]) for f in range(self.n_folds)]
+        )
+        return Rf, nf
+
+
 def ensemble(
     X: np.ndarray,
     y: np.ndarray,
@@ -737,15 +766,7 @@ def ensemble(
     _check_path_args(X, y, folds, regressor)
     if not 0 < library_fraction <= 1:
         raise ValueError(f"library_fraction must be in (0, 1], not {library_fraction}")
-    boxes = block_labels(points, n_blocks=n_blocks)
-    fold_labels = np.unique(folds)
-    fold_index = np.searchsorted(fold_labels, folds)
-    # one unit per (block, fold) pair: blocks are resampled, folds stay as they are
-    units = boxes * fold_labels.size + fold_index
-    ulab, R, n = unit_stats(X, y, units)
-    unit_block = ulab // fold_labels.size
-    unit_fold = ulab % fold_labels.size
-    blocks, unit_block = np.unique(unit_block, return_inverse=True)
+    units = _Units(X, y, points, folds, n_blocks)
     rng = np.random.default_rng(seed)
     p = X.shape[1]
     idx = list(support)
@@ -755,16 +776,7 @@ def ensemble(
     coef = np.zeros((n_models, len(idx)))
     n_keep = max(1, round(library_fraction * p))
     for m in range(n_models):
-        # draw blocks with replacement until every fold keeps some rows (rarely more than once)
-        for _ in range(100):
-            w = np.bincount(rng.integers(0, blocks.size, blocks.size), minlength=blocks.size)
-            wu = w[unit_block].astype(float)
-            nf = np.bincount(unit_fold, weights=wu * n, minlength=fold_labels.size)
-            if np.all(nf > 0):
-                break
-        Rf = np.stack(
-            [_combine(R[unit_fold == f], wu[unit_fold == f]) for f in range(fold_labels.size)]
-        )
+        Rf, nf = units.resample(rng)
         if n_keep < p:
             available[m] = False
             available[m, rng.choice(p, n_keep, replace=False)] = True
@@ -779,7 +791,7 @@ def ensemble(
             columns=available[m] if n_keep < p else None,
             backward=backward,
         )
-        path = SparsityPath(cands, tuple(names), fold_labels.size, int(nf.sum()), regressor)
+        path = SparsityPath(cands, tuple(names), units.n_folds, int(nf.sum()), regressor)
         if stable is not None:
             path.mark_unstable({c.support for c in cands if not stable(c.support)})
         selected[m, list(path.best(criterion).support)] = True
@@ -795,7 +807,7 @@ def ensemble(
             "n_models": n_models,
             "library_fraction": library_fraction,
             "n_blocks": n_blocks,
-            "n_resampled_blocks": int(blocks.size),
+            "n_resampled_blocks": int(units.blocks.size),
             "criterion": criterion,
             "seed": seed,
         },

@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 
 import pytest
-
 from discover.datasets import shared_data_dir
 
 HERE = Path(__file__).parent / "golden"
