@@ -27,8 +27,11 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort
 
 from ._version import __version__
+from .builders import methods
 from .io import parse_sel
 from .neural.optimizers import check_optimizer
+from .regress import REGRESSORS
+from .select import CRITERIA
 
 #: exit status of a user mistake and of an interrupt (128 + SIGINT)
 USAGE_STATUS, INTERRUPT_STATUS = 2, 130
@@ -205,6 +208,12 @@ def _run(fn, *args, **kwargs):
         _fail(f"no such file: '{exc.filename or exc}'")
 
 
+def _names(names) -> str:
+    """``a, b or c`` for a help text (the names a registry holds)."""
+    names = list(names)
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 @app.command()
 def find(
     data: Annotated[Path, typer.Argument(help="netCDF file of the measured field(s).")],
@@ -213,7 +222,7 @@ def find(
     max_order: Annotated[int, typer.Option(help="Highest spatial derivative order.")] = 3,
     degree: Annotated[int, typer.Option(help="Highest polynomial degree of the fields.")] = 2,
     method: Annotated[
-        str, typer.Option(help="Derivatives: auto, weak, neural, fd, savgol or spectral.")
+        str, typer.Option(help=f"Derivatives: {_names(methods())}.")
     ] = "auto",
     accuracy: Annotated[
         str, typer.Option(help="Finite-difference accuracy: auto or an even number.")
@@ -222,10 +231,10 @@ def find(
         str, typer.Option(help="Neural method's regression: weak (test functions) or strong.")
     ] = "weak",
     select: Annotated[
-        str, typer.Option(help="Selection criterion: 1se, cv, bic, aic or knee.")
+        str, typer.Option(help=f"Selection criterion: {_names(CRITERIA.names)}.")
     ] = "1se",
     regressor: Annotated[
-        str, typer.Option(help="Sparse regressor of the path: stlsq, sr3 or lasso.")
+        str, typer.Option(help=f"Sparse regressor of the path: {_names(REGRESSORS.names)}.")
     ] = "stlsq",
     bootstrap: Annotated[
         int, typer.Option(help="Block-bootstrap resamples for inclusion and intervals (0: none).")

@@ -295,42 +295,13 @@ def _uncertainty(
     best, factors, i = fit.best, fit.factors, fit.index
     idx = list(best.support)
     coef = best.coef[idx]
-    X, y = system.tables[fld]
     inclusion = None
     report: dict[str, Any] = {"method": "block jackknife over the folds", "level": CI_LEVEL}
     n_bootstrap = settings.n_bootstrap
     if n_bootstrap and idx:
-        ens = ensemble(
-            X,
-            y,
-            names,
-            points=system.points,
-            folds=system.folds,
-            support=idx,
-            criterion=settings.select,
-            regressor=settings.regressor,
-            stable=fit.stable,
-            n_models=n_bootstrap,
-            library_fraction=settings.library_fraction,
-            n_eff=system.n_eff[fld],
-            seed=settings.seed,
-            backward=backward,
+        idx, coef, se_b, inclusion, report = _bootstrap(
+            fit, system, fld, names, settings, backward=backward
         )
-        se_b = ens.coef_se
-        inclusion = ens.inclusion
-        report = {
-            "method": "block bootstrap of the selection",
-            "level": CI_LEVEL,
-            **ens.settings,
-            "inclusion": {names[j]: float(q) for j, q in enumerate(inclusion) if q > 0},
-            "models": [{"terms": list(m), "frequency": f} for m, f in ens.models()[:5]],
-        }
-        weak = [j for j in idx if inclusion[j] < MIN_INCLUSION]
-        if weak and len(weak) < len(idx):  # never report a term the resamples do not support
-            keep = [k for k, j in enumerate(idx) if inclusion[j] >= MIN_INCLUSION]
-            idx = [idx[k] for k in keep]
-            coef, se_b = refit(factors[i], idx), se_b[keep]
-            report["dropped_below_inclusion"] = [names[j] for j in weak]
     else:
         lo, hi = best.interval(CI_LEVEL).T if idx else (coef, coef)
         se_b = (hi - lo) / 2 / norm.ppf(0.5 + CI_LEVEL / 2)
@@ -352,6 +323,46 @@ def _uncertainty(
         for j, c, h in zip(idx, coef, half)
     ]
     return terms, report
+
+
+def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, settings, *, backward):
+    """The block bootstrap of the whole selection (:func:`discover.select.ensemble`): the
+    kept terms (those below :data:`MIN_INCLUSION` dropped and the rest refitted), their
+    coefficients, bootstrap standard errors and inclusion, and the report."""
+    idx = list(fit.best.support)
+    coef = fit.best.coef[idx]
+    X, y = system.tables[fld]
+    ens = ensemble(
+        X,
+        y,
+        names,
+        points=system.points,
+        folds=system.folds,
+        support=idx,
+        criterion=settings.select,
+        regressor=settings.regressor,
+        stable=fit.stable,
+        n_models=settings.n_bootstrap,
+        library_fraction=settings.library_fraction,
+        n_eff=system.n_eff[fld],
+        seed=settings.seed,
+        backward=backward,
+    )
+    se_b, inclusion = ens.coef_se, ens.inclusion
+    report = {
+        "method": "block bootstrap of the selection",
+        "level": CI_LEVEL,
+        **ens.settings,
+        "inclusion": {names[j]: float(q) for j, q in enumerate(inclusion) if q > 0},
+        "models": [{"terms": list(m), "frequency": f} for m, f in ens.models()[:5]],
+    }
+    weak = [j for j in idx if inclusion[j] < MIN_INCLUSION]
+    if weak and len(weak) < len(idx):  # never report a term the resamples do not support
+        keep = [k for k, j in enumerate(idx) if inclusion[j] >= MIN_INCLUSION]
+        idx = [idx[k] for k in keep]
+        coef, se_b = refit(fit.factors[fit.index], idx), se_b[keep]
+        report["dropped_below_inclusion"] = [names[j] for j in weak]
+    return idx, coef, se_b, inclusion, report
 
 
 def _neighbour_fits(

@@ -146,15 +146,8 @@ class NeuralInterpolant(BaseEstimator):
 
     def fit(self, samples: Samples) -> NeuralInterpolant:
         """Fit the network to ``samples`` and return ``self``."""
-        if not isinstance(samples, Samples):
-            raise TypeError(f"fit takes Samples (see discover.io.load), not {type(samples)}")
-        if not 0 < self.val_fraction < 0.5:
-            raise ValueError(f"val_fraction must be in (0, 0.5), not {self.val_fraction}")
-        if self.dtype not in DTYPES:
-            valid = ", ".join(repr(d) for d in DTYPES)
-            raise ValueError(f"unknown dtype {self.dtype!r}; valid dtypes: {valid}")
+        self._check(samples)
         dtype = DTYPES[self.dtype]
-        check_optimizer(self.optimizer)
         pts = np.asarray(samples.points, dtype=np.float64)
         vals = np.asarray(samples.values, dtype=np.float64)
         rng = np.random.default_rng(self.seed)
@@ -207,11 +200,25 @@ class NeuralInterpolant(BaseEstimator):
         self.fields_ = tuple(samples.fields)
         self.lower_ = pts.min(axis=0)
         self.upper_ = pts.max(axis=0)
-        pred = self.predict(pts)
-        res = pred - vals
+        self.fit_report_ = self._report(result, self.predict(pts) - vals, held, std)
+        return self
+
+    def _check(self, samples) -> None:
+        if not isinstance(samples, Samples):
+            raise TypeError(f"fit takes Samples (see discover.io.load), not {type(samples)}")
+        if not 0 < self.val_fraction < 0.5:
+            raise ValueError(f"val_fraction must be in (0, 0.5), not {self.val_fraction}")
+        if self.dtype not in DTYPES:
+            valid = ", ".join(repr(d) for d in DTYPES)
+            raise ValueError(f"unknown dtype {self.dtype!r}; valid dtypes: {valid}")
+        check_optimizer(self.optimizer)
+
+    def _report(self, result, res: np.ndarray, held: np.ndarray, std: np.ndarray) -> dict:
+        """How the fit went: training and held-out RMS, steps, time, the network."""
         tr = np.sqrt(np.mean(res[~held] ** 2, axis=0))
         va = np.sqrt(np.mean(res[held] ** 2, axis=0))
-        self.fit_report_ = {
+        logger.info("interpolant: held-out RMS %s (relative %s)", va, va / std)
+        return {
             "train_rmse": tr.tolist(),
             "val_rmse": va.tolist(),
             "relative_val_rmse": (va / std).tolist(),
@@ -233,8 +240,6 @@ class NeuralInterpolant(BaseEstimator):
             },
             "optimizer": self.optimizer,
         }
-        logger.info("interpolant: held-out RMS %s (relative %s)", va, va / std)
-        return self
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """Values of the fitted field(s) at ``points`` (n, len(coords)) -> (n, n_fields)."""
