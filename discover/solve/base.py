@@ -87,7 +87,14 @@ def get_solver(name: str, **options: Any) -> Any:
     """The solver registered as ``name``, built with ``options``; the registry's one-line
     error for an unknown name, a one-line :class:`DataError` for an option it does not take."""
     entry = SOLVERS[name]
-    cls = entry.load() if isinstance(entry, Deferred) else entry
+    try:
+        cls = entry.load() if isinstance(entry, Deferred) else entry
+    except ImportError as exc:
+        raise DataError(
+            f"the '{name}' solver needs {exc.name or 'a package'}, which is not installed; "
+            "install it, or give another solver",
+            parameter="solver",
+        ) from None
     try:
         return cls(**options)
     except TypeError as exc:

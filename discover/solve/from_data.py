@@ -1,9 +1,10 @@
-"""Solve from measured data: the state of gridded data at a time as the initial values, the
-data's walls as boundary values, the sides that wrap around detected.
+"""Solve from measured data: the state of the data at a time as the initial values.
 
-:func:`solve_from_data` is ``discover solve --init DATA``; :func:`window_problem` and
-:func:`periodic_sides` are shared with :func:`discover.validate.validate`, which re-solves
-from the start of the held-out window.
+On a grid, the data's values on the walls (sides that do not wrap) are the boundary values
+and the sides that wrap around are detected (:mod:`~discover.solve.windows`); at stations,
+equations without spatial derivatives are solved as an ODE at each station, others on a
+grid between the stations (:mod:`~discover.solve.stations`).  This is ``discover solve
+--init DATA``.
 
 Examples
 --------
@@ -18,6 +19,7 @@ True
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,9 +32,11 @@ from ..errors import DataError
 from ..io import Samples, load, open_dataset, symbol_name
 from ..parsing import parse_equation
 from .base import get_solver
-from .problem import Problem, grid_domain
+from .problem import ParsedEquation, parse_equations
+from .stations import StationSolution, data_order, solve_at_stations, station_table
+from .windows import periodic_sides, window_problem
 
-__all__ = ["detect_periodic", "periodic_sides", "solve_from_data", "window_problem"]
+__all__ = ["solve_from_data"]
 
 
 def solve_from_data(
@@ -50,24 +54,30 @@ def solve_from_data(
     time_unit: str = "days",
     sel: Mapping[str, Any] | None = None,
 ) -> tuple[Any, xr.Dataset]:
-    """Solve ``equations`` from the state of gridded ``data`` at ``start`` (its first time
-    by default) to ``t_end``; returns the :class:`~discover.solve.Solution` and the solution
-    as a Dataset named like the data (variables, coordinates, units)."""
+    """Solve ``equations`` from the state of ``data`` at ``start`` (its first time by
+    default) to ``t_end`` at ``n_times`` times; returns the solution (a
+    :class:`~discover.solve.Solution` on a grid, a :class:`StationSolution` at stations) and a
+    Dataset named like the data (variables, coordinates, units).
+
+    On a grid, ``periodic`` names the sides that wrap around and ``boundary`` gives the
+    walls their values (``data``: the data's over time; ``initial``: held).  At stations
+    only the classical solver runs; the walls of the grid between stations are held.
+    """
     if var is None:
         var = _fields_in(equations, data)
     samples = load(data, var, time_unit=time_unit, sel=sel)
+    if samples.layout == "station":
+        return _from_stations(
+            equations, samples, t_end=t_end, start=start, n_times=n_times, solver=solver
+        )
     if samples.grid is None:
         raise DataError(
-            f"solving starts from a state on a grid, but the data's layout is "
-            f"'{samples.layout}'; give gridded data"
+            f"solving starts from a state on a grid or at stations, but the data's layout is "
+            f"'{samples.layout}'; give gridded or station data"
         )
     times = samples.grid["t"].values
     k = _start_index(times, start)
-    if not t_end > times[k]:
-        raise DataError(f"--t-end {t_end:g} must come after the start time {times[k]:g}")
-    if n_times < 2:
-        raise DataError(f"--n-times must be at least 2, not {n_times}")
-    out_times = np.linspace(times[k], t_end, n_times)
+    out_times = _output_times(times[k], t_end, n_times)
     sides = periodic_sides(periodic, samples)
     walls = set(samples.space) - set(sides)
     if walls and boundary == "data" and times[-1] < t_end - 1e-12:
@@ -92,6 +102,73 @@ def solve_from_data(
     if samples.time_origin:
         ds.attrs["time_origin"] = samples.time_origin
     return sol, ds
+
+
+def _from_stations(
+    equations: Sequence[Any],
+    samples: Samples,
+    *,
+    t_end: float,
+    start: float | None,
+    n_times: int,
+    solver: str,
+) -> tuple[StationSolution, xr.Dataset]:
+    """Solve from the stations' state at ``start``: the solution and a dataset of it on
+    ``(time, station)`` named like the data."""
+    if solver != "classical":
+        raise DataError(
+            f"at stations an equation is solved per station (ODE) or on a grid between them "
+            f"by the classical solver; the '{solver}' solver is for gridded data",
+            parameter="solver",
+        )
+    times, pos, table = station_table(samples)
+    k = _start_index(times, start)
+    out_times = _output_times(times[k], t_end, n_times)
+    parsed = _evolution_equations(equations, samples)
+    u0 = table[k]  # (station, field)
+    if not np.all(np.isfinite(u0), axis=1).any():
+        raise DataError(f"no station has a value at t = {times[k]:g}; give another --start")
+    t0 = time.perf_counter()
+    pred, info, how = solve_at_stations(equations, parsed, samples, pos, u0, out_times)
+    seconds = time.perf_counter() - t0
+    order = data_order(samples)  # the stations in the data's order
+    pred, pos = pred[:, order], pos[order]
+    sol = StationSolution([str(e) for e in parsed], how, pred, out_times, seconds, info)
+    coords = {"t": out_times, **{c: ("station", pos[:, j]) for j, c in enumerate(samples.space)}}
+    cube = {f: (("t", "station"), pred[..., i]) for i, f in enumerate(samples.fields)}
+    ds = _named_like(xr.Dataset(cube, coords=coords), samples)
+    ds.attrs = {
+        "title": "solution by discover solve",
+        "equations": "; ".join(sol.equations),
+        "solver": how,
+        "solver_info": json.dumps(info, default=str),
+        "initial_state_from": f"{samples.source or 'stations'} at t = {times[k]:g}",
+    }
+    if samples.time_origin:
+        ds.attrs["time_origin"] = samples.time_origin
+    return sol, ds
+
+
+def _evolution_equations(equations: Sequence[Any], samples: Samples) -> list[ParsedEquation]:
+    """One evolution equation ``field_t = …`` per field of ``samples``, in their order."""
+    _, parsed = parse_equations(equations, samples.coords, samples.fields)
+    by_field = {e.field: e for e in parsed if e.field is not None}
+    missing = [f for f in samples.fields if f not in by_field]
+    if missing:
+        raise DataError(
+            f"at stations each field needs an evolution equation 'field_t = …'; none for "
+            f"{', '.join(missing)}"
+        )
+    return [by_field[f] for f in samples.fields]
+
+
+def _output_times(t0: float, t_end: float, n_times: int) -> np.ndarray:
+    """``n_times`` times from ``t0`` to ``t_end``; one-line errors for a bad window."""
+    if not t_end > t0:
+        raise DataError(f"--t-end {t_end:g} must come after the start time {t0:g}")
+    if n_times < 2:
+        raise DataError(f"--n-times must be at least 2, not {n_times}")
+    return np.linspace(t0, t_end, n_times)
 
 
 def _start_index(times: np.ndarray, start: float | None) -> int:
@@ -143,75 +220,3 @@ def _fields_in(equations: Sequence[Any], data: str | Path | xr.Dataset) -> list[
             "name the field with --var"
         )
     return found
-
-
-def detect_periodic(
-    grid: xr.Dataset, fields: Sequence[str], attrs: Mapping[str, Any]
-) -> tuple[str, ...]:
-    """Sides on which the data wraps around: as the data's ``periodic`` attribute says, else
-    where the jump from the last node to the first is no larger than three times the
-    typical step between neighbours, at every time, for every field."""
-    space = [c for c in grid.dims if c != "t"]
-    if "periodic" in attrs:
-        return tuple(space) if int(attrs["periodic"]) else ()
-    out = []
-    for c in space:
-        ok = True
-        for f in fields:
-            u = grid[f].transpose("t", c, ...).values
-            wrap = np.abs(u[:, -1] - u[:, 0])
-            step = np.nanmedian(np.abs(np.diff(u, axis=1)), axis=1)
-            scale = np.nanmax(np.abs(np.diff(u, axis=1)), axis=1)
-            if not np.all(np.nan_to_num(wrap) <= np.maximum(3 * step, 0.5 * scale)):
-                ok = False
-        if ok:
-            out.append(c)
-    return tuple(out)
-
-
-def periodic_sides(periodic: Sequence[str] | str, samples: Samples) -> tuple[str, ...]:
-    """The sides that wrap around: ``"auto"`` (:func:`detect_periodic`), ``"none"``, or
-    names of spatial coordinates."""
-    space = list(samples.space)
-    if periodic == "auto":
-        return detect_periodic(samples.grid, samples.fields, samples.attrs)
-    if periodic in ("none", None) or periodic == ():
-        return ()
-    sides = tuple([periodic] if isinstance(periodic, str) else periodic)
-    bad = [c for c in sides if c not in space]
-    if bad:
-        raise DataError(f"periodic side(s) {bad} are not coordinates of the data {space}")
-    return sides
-
-
-def window_problem(
-    equations: Sequence[Any],
-    samples: Samples,
-    window: xr.Dataset,
-    sides: tuple[str, ...],
-    boundary: str,
-    times: np.ndarray | None = None,
-) -> Problem:
-    """The problem of re-solving from ``window``'s first state (output at ``times``,
-    ``window``'s own by default), walls from its values (``boundary="data"``) or held at
-    their initial values (``"initial"``)."""
-    space = list(samples.space)
-    init = window.isel(t=0).drop_vars("t")
-    t_first = float(window["t"].values[0])
-    for f in samples.fields:
-        if not np.all(np.isfinite(init[f].values)):
-            raise DataError(
-                f"the data of '{f}' has missing values at t = {t_first:g}, where the solve "
-                "starts; choose another start"
-            )
-    grid = {c: window[c].values for c in space}
-    walls = set(space) - set(sides)
-    return Problem(
-        equations,
-        grid_domain(grid, sides),
-        time=window["t"].values if times is None else times,
-        initial=init,
-        boundary=(window if boundary == "data" else "initial") if walls else None,
-        fields=samples.fields,
-        grid=grid,
-    )

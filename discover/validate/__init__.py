@@ -51,7 +51,8 @@ from ..equation import Equation
 from ..errors import DataError
 from ..io import Samples
 from ..solve.base import SOLVERS
-from ..solve.from_data import detect_periodic, solve_from_data
+from ..solve.from_data import solve_from_data
+from ..solve.windows import detect_periodic
 from .baselines import BASELINES, Baseline, check_baselines, chosen
 from .grid import resolve_grid
 from .outcome import HELD_OUT, Validation, parse_leads

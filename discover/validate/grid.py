@@ -9,7 +9,7 @@ from typing import Any
 from ..equation import Equation
 from ..io import Samples, holdout_start
 from ..solve.base import get_solver
-from ..solve.from_data import periodic_sides, window_problem
+from ..solve.windows import periodic_sides, window_problem
 from .record import Record, Resolved, as_table
 
 __all__ = ["resolve_grid"]
