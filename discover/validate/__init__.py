@@ -186,12 +186,5 @@ def _scored(
         scores.errors["persistence"],
     )
     return Validation(
-        errors=scores.errors,
-        rmse=scores.rmse,
-        per_time=scores.per_time,
-        per_time_rmse=scores.per_time_rmse,
-        solution=resolved.solution,
-        data=resolved.data,
-        info=info,
-        samples=samples,
+        **vars(scores), solution=resolved.solution, data=resolved.data, info=info, samples=samples
     )
