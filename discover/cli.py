@@ -28,10 +28,11 @@ from typer.exceptions import Abort
 
 from ._version import __version__
 from .builders import methods
-from .io import parse_sel
-from .neural.optimizers import check_optimizer
+from .io import LAYOUTS, parse_sel
 from .regress import REGRESSORS
 from .select import CRITERIA
+from .solve import SOLVERS
+from .validate.baselines import BASELINES
 
 #: exit status of a user mistake and of an interrupt (128 + SIGINT)
 USAGE_STATUS, INTERRUPT_STATUS = 2, 130
@@ -95,6 +96,13 @@ logger = logging.getLogger("discover")
 
 class UsageError(Exception):
     """A user mistake found by the CLI itself."""
+
+
+def check_optimizer(name: str) -> str:
+    """``name`` if it is an optimizer of the neural training (imports torch on first use)."""
+    from .neural.optimizers import check_optimizer as check
+
+    return check(name)
 
 
 def _fail(message: str) -> NoReturn:
@@ -191,7 +199,7 @@ def _parameters() -> set[str]:
         for cmd in group.commands.values()
         for p in cmd.params
         if getattr(p, "param_type_name", "") == "option" and p.name
-    } | {"n_bootstrap", "include_constant"}
+    } | {"n_bootstrap", "include_constant", "baselines"}
 
 
 def _run(fn, *args, **kwargs):
@@ -290,7 +298,8 @@ def find(
     from .find import find as run_find
 
     _setup_logging(verbose)
-    _run(check_optimizer, optimizer)
+    if optimizer != "adam":  # the default needs no check (and no torch for --method fd)
+        _run(check_optimizer, optimizer)
     outputs = [o for o in (json_out, latex_out, plot_path) if o is not None]
     for out in outputs:
         _run(_check_output, out, force, [data])
@@ -420,6 +429,11 @@ def _solver_options(solver: str, steps: int | None, optimizer: str = "adam") -> 
     return {}
 
 
+def _names(registry) -> str:
+    """A registry's names for a flag's help: ``'classical', 'neural'`` -> ``classical, neural``."""
+    return ", ".join(registry.names)
+
+
 def _periodic_arg(periodic: str) -> str | tuple[str, ...]:
     if periodic in ("auto", "none"):
         return periodic
@@ -433,7 +447,7 @@ def validate(
     var: Annotated[
         str | None, typer.Option("--var", "-v", help="Field variable(s); the result's by default.")
     ] = None,
-    solver: Annotated[str, typer.Option(help="Solver: classical or neural.")] = "classical",
+    solver: Annotated[str, typer.Option(help=f"Solver: {_names(SOLVERS)}.")] = "classical",
     holdout: Annotated[
         str | None,
         typer.Option(
@@ -453,7 +467,10 @@ def validate(
     ] = "adam",
     baseline: Annotated[
         list[str] | None,
-        typer.Option(help="Extra baseline, repeatable: neural-scheme (a trained ResNet scheme)."),
+        typer.Option(
+            help="Extra baseline, repeatable (persistence, trend and climatology always run): "
+            f"{_names(BASELINES)}."
+        ),
     ] = None,
     leads: Annotated[
         str | None,
@@ -469,15 +486,16 @@ def validate(
         str | None,
         typer.Option(help="Take one value along a dim, e.g. number=0 (an ensemble member)."),
     ] = None,
+    layout: Annotated[str, typer.Option(help=f"How DATA is laid out: {_names(LAYOUTS)}.")] = "auto",
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
     """Re-solve the discovered equation over held-out data; compare with baselines."""
-    from .validate import parse_leads
     from .validate import validate as run_validate
 
     _setup_logging(verbose)
-    _run(check_optimizer, optimizer)
+    if solver == "neural" or optimizer != "adam":
+        _run(check_optimizer, optimizer)
     outputs = [o for o in (json_out, plot) if o is not None]
     for out in outputs:
         _run(_check_output, out, force, [data, result])
@@ -497,7 +515,17 @@ def validate(
         solver_options=_solver_options(solver, steps, optimizer),
         sel=_run(parse_sel, sel) or None,
         baselines=tuple(baseline or ()),
+        layout=layout,
     )
+    _report_validation(v, leads, json_out, plot, force)
+
+
+def _report_validation(
+    v, leads: str | None, json_out: Path | None, plot: Path | None, force: bool
+) -> None:
+    """Print the validation (and the RMSE at ``leads``); write its JSON and plot."""
+    from .validate import parse_leads
+
     typer.echo(str(v))
     doc = v.to_dict()
     if leads:
@@ -542,7 +570,7 @@ def solve(
         float | None, typer.Option(help="Start time (a time of --init); its first by default.")
     ] = None,
     n_times: Annotated[int, typer.Option(help="Output times from start to end.")] = 51,
-    solver: Annotated[str, typer.Option(help="Solver: classical or neural.")] = "classical",
+    solver: Annotated[str, typer.Option(help=f"Solver: {_names(SOLVERS)}.")] = "classical",
     periodic: Annotated[
         str, typer.Option(help="Sides that wrap around: auto, none or names (x,y).")
     ] = "auto",
@@ -580,10 +608,11 @@ def solve(
 ) -> None:
     """Solve EQUATION from the state in --init up to --t-end, or a steady equation of the
     Hessian (det(hessian(u)) = f) on --domain with --dirichlet values; write netCDF."""
-    from .validate import solve_from_data
+    from .solve import solve_from_data
 
     _setup_logging(verbose)
-    _run(check_optimizer, optimizer)
+    if solver == "neural" or optimizer != "adam" or domain is not None:
+        _run(check_optimizer, optimizer)
     if domain is not None:
         _solve_steady(equation, domain, dirichlet, out, network, hull, n_grid, steps, force)
         return

@@ -61,4 +61,8 @@ def as_flags(message: str, names: Collection[str] | None = None) -> str:
 
 
 #: library parameters whose command-line flag is spelled differently
-_FLAG_NAMES = {"n_bootstrap": "bootstrap", "include_constant": "no-constant"}
+_FLAG_NAMES = {
+    "n_bootstrap": "bootstrap",
+    "include_constant": "no-constant",
+    "baselines": "baseline",
+}
