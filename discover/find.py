@@ -391,22 +391,6 @@ def _stability_check(factors: list[np.ndarray], i: int):
     return stable
 
 
-def _debias(built, fld: str, table, terms: list[TermEstimate], names, report: dict) -> list:
-    """The weak form's coefficients with the noise's share of the Gram matrix taken out
-    (:meth:`discover.weakgrid.WeakGridSystems.debiased`); intervals move with them."""
-    idx = [names.index(t.term) for t in terms]
-    c = built.debiased(fld, *table, idx)
-    if c is None:
-        return terms
-    report["noise_debiased"] = {t.term: float(v - t.coef) for t, v in zip(terms, c)}
-    return [
-        TermEstimate(
-            t.term, float(v), t.ci and (t.ci[0] + v - t.coef, t.ci[1] + v - t.coef), t.inclusion
-        )
-        for t, v in zip(terms, c)
-    ]
-
-
 def _debias(debias, fld: str, table, terms: list[TermEstimate], names, report: dict) -> list:
     """The weak form's coefficients with the noise's share of the Gram matrix taken out
     (:meth:`discover.weakgrid.WeakGridSystems.debiased`); intervals move with them."""
