@@ -217,8 +217,8 @@ def _run(fn, *args, **kwargs):
 
 
 def _names(names) -> str:
-    """``a, b or c`` for a help text (the names a registry holds)."""
-    names = list(names)
+    """``a, b or c`` for a help text: a registry's names, or the names given."""
+    names = list(getattr(names, "names", names))
     return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
 
 
@@ -427,11 +427,6 @@ def _solver_options(solver: str, steps: int | None, optimizer: str = "adam") -> 
             opts.update(adam_steps=steps, lbfgs_steps=steps)
         return opts
     return {}
-
-
-def _names(registry) -> str:
-    """A registry's names for a flag's help: ``'classical', 'neural'`` -> ``classical, neural``."""
-    return ", ".join(registry.names)
 
 
 def _periodic_arg(periodic: str) -> str | tuple[str, ...]:
