@@ -26,10 +26,11 @@ from typing import Any
 from ..io import DataError
 from .classical import ClassicalSolver
 from .neural import NeuralSolver
-from .problem import Box, Disk, Mask, Polygon, Problem, Solution
+from .problem import Ball, Box, Disk, Mask, Polygon, Problem, Solution
 
 __all__ = [
     "SOLVERS",
+    "Ball",
     "Box",
     "ClassicalSolver",
     "Disk",
