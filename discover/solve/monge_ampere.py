@@ -20,16 +20,31 @@ with :func:`discover.parsing.parse_expr` (never ``sympify``).
 Dirichlet data enter through a **boundary loss**, not through ``u = G + D·N``: a product of
 the distance function and a network is not convex, and the lift ``G`` fitted to ``g`` need
 not be convex either, so that ansatz would give up the one property the method rests on.
-The loss is
 
-    mean over interior points of (F(x, u, ∇u, D²u) / s_f)²
+For the input-convex network and an equation ``c·det(hessian(u)) = F(x, u, ∇u)`` (``c > 0``,
+the Monge–Ampère form) the residual is taken in **log form**; the loss is
+
+    mean over interior points of (w · (log c + log det D²u - log F))²,   w = (F / s_f)^(1/d)
       + boundary_weight · mean over boundary points of ((u - g) / s_u)²
+
+``det D²u > 0`` for every candidate (the network's Hessian is positive definite), so the log
+is always defined.  ``w · log(det/F)`` is ``d·(det^(1/d) - F^(1/d)) / s_f^(1/d)`` to first
+order: the quantity whose ``L^d`` norm bounds the error of ``u`` in the Alexandrov-type
+stability estimate ``sup|u - ũ| ≤ C·‖f^(1/d) - f̃^(1/d)‖_{L^d}`` (equal boundary values).
+Away from the solution the log keeps every point's residual and its gradient of order one,
+where the plain difference ``det - F`` saturates at points whose ``F`` is far above the
+current determinant (the README compares the two forms).  Other equations (``trace``,
+products of ``det`` …) and the plain network take the plain residual
+
+    mean over interior points of (F(x, u, ∇u, D²u) · v / s_f)²  [+ the boundary term]
       [+ convexity_weight · mean (max(0, -λ_min(D²u)) / s_f^{1/d})²   plain networks only]
 
-with ``s_f`` the root mean square of the source and ``s_u`` the natural size of ``u``; the
-last term is the paper's alternative (an ordinary network plus a penalty for lack of
-convexity), used when ``network="mlp"``.  Training is the core's Adam then L-BFGS with
-resampled collocation points (:func:`discover.neural.fit`).
+with ``v = (s_f / f)^(1-1/d)`` for ``det(hessian(u)) = f(x)`` (the same first-order quantity)
+and ``v = 1`` otherwise; ``s_f`` is the root mean square of the source and ``s_u`` the
+natural size of ``u``.  The last term is the paper's alternative (an ordinary network plus a
+penalty for lack of convexity), used when ``network="mlp"``.  Training is the core's Adam
+then L-BFGS with resampled collocation points (:func:`discover.neural.fit`); above two
+dimensions L-BFGS does nearly all the work, so give it most of the steps.
 
 Non-convex polygons and masks are refused (the Dirichlet problem need not have a convex
 solution there) unless ``hull=True``: the problem is then posed on the convex hull, with
@@ -468,9 +483,11 @@ def _inner_derivatives(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
     return inner, xi, u, g, h
 
 
-def _log_loss(form: tuple[float, Any], solver: Any, s_f: float, s_u: float) -> Any:
-    """The loss of the module notes in log form: ``log c + log det D²u - log(F + noise)``
-    at interior rows (``y = (is boundary, noise on f or g, unused)``)."""
+def _log_loss(form: tuple[float, Any], solver: Any, s_f: float, s_u: float, d: int) -> Any:
+    """The loss of the module notes in log form at interior rows (``y = (is boundary, noise
+    on f or g, unused)``): ``w·(log c + log det D²u - log f)`` with ``f = F + noise`` and
+    ``w = (f / s_f)^(1/d)``, which is ``d·(det^(1/d) - f^(1/d)) / s_f^(1/d)`` to first order
+    — the quantity the stability estimate bounds the error of ``u`` by."""
     coef, rhs = form
     wb, floor, log_c = float(solver.boundary_weight), 1e-3 * s_f, float(np.log(coef))
 
@@ -478,7 +495,8 @@ def _log_loss(form: tuple[float, Any], solver: Any, s_f: float, s_u: float) -> A
         inner, xi, u, g, h = _inner_derivatives(model, x, y)
         with torch.enable_grad():
             f = torch.clamp(rhs(xi, u, g) + y[inner, 1], min=floor)
-            r = torch.linalg.slogdet(h)[1] + log_c - torch.log(f)
+            w = (f.detach() / s_f) ** (1 / d)
+            r = w * (torch.linalg.slogdet(h)[1] + log_c - torch.log(f))
             total = torch.mean(r**2)
         return total + wb * _boundary_loss(model, x, y, s_u)
 
@@ -558,7 +576,7 @@ def _setup(problem: Problem, solver: Any, rng: np.random.Generator) -> _Setup:
     net = Scaled(_network(network, d, solver), lower=lo, upper=hi, mean=[g_mean], std=[s_u])
     form = det_form(problem) if network == "icnn" else None
     if form is not None:
-        loss = _log_loss((form[0], _compiled_rhs(problem, form[1])), solver, s_f, s_u)
+        loss = _log_loss((form[0], _compiled_rhs(problem, form[1])), solver, s_f, s_u, d)
         weight = _unit_weights
     else:
         loss = _plain_loss(residual, network, solver, s_f, s_u, d)
