@@ -377,6 +377,7 @@ def test_cli_steady(tmp_path):
     bad = {
         "--domain": ["--domain", "sphere:1"],
         "--dirichlet": ["--dirichlet", "sin(q)"],
+        "ball": ["--domain", "ball:-1"],
         "f": ["--dirichlet", "0"],
     }
     for key, repl in bad.items():
