@@ -588,7 +588,7 @@ def solve(
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
     domain: Annotated[
         str | None,
-        typer.Option(help="Steady problem of the Hessian: disk:R, box:x=-1..1,y=-1..1 or polygon."),
+        typer.Option(help="Steady problem of the Hessian: disk:R, ball:R, box:x=-1..1 or polygon."),
     ] = None,
     dirichlet: Annotated[
         str | None, typer.Option(help="Steady problem: boundary values g(x, y, ...), a formula.")

@@ -17,8 +17,8 @@ True
 >>> solve(p, "fem")
 Traceback (most recent call last):
 ...
-discover.errors.UnknownNameError: unknown solver 'fem' for solver=; valid: 'neural', 'classical'
-"""
+discover.errors.UnknownNameError: unknown solver 'fem' for solver=; valid solvers: 'neural', 'classical'
+"""  # noqa: E501
 
 from __future__ import annotations
 
@@ -27,10 +27,11 @@ from typing import Any
 from .base import SOLVERS, Deferred, Solver, get_solver, solve
 from .classical import ClassicalSolver
 from .from_data import solve_from_data
-from .problem import Box, Disk, Mask, Polygon, Problem, Solution
+from .problem import Ball, Box, Disk, Mask, Polygon, Problem, Solution
 
 __all__ = [
     "SOLVERS",
+    "Ball",
     "Box",
     "ClassicalSolver",
     "Deferred",

@@ -20,16 +20,31 @@ with :func:`discover.parsing.parse_expr` (never ``sympify``).
 Dirichlet data enter through a **boundary loss**, not through ``u = G + D·N``: a product of
 the distance function and a network is not convex, and the lift ``G`` fitted to ``g`` need
 not be convex either, so that ansatz would give up the one property the method rests on.
-The loss is
 
-    mean over interior points of (F(x, u, ∇u, D²u) / s_f)²
+For the input-convex network and an equation ``c·det(hessian(u)) = F(x, u, ∇u)`` (``c > 0``,
+the Monge–Ampère form) the residual is taken in **log form**; the loss is
+
+    mean over interior points of (w · (log c + log det D²u - log F))²,   w = (F / s_f)^(1/d)
       + boundary_weight · mean over boundary points of ((u - g) / s_u)²
+
+``det D²u > 0`` for every candidate (the network's Hessian is positive definite), so the log
+is always defined.  ``w · log(det/F)`` is ``d·(det^(1/d) - F^(1/d)) / s_f^(1/d)`` to first
+order: the quantity whose ``L^d`` norm bounds the error of ``u`` in the Alexandrov-type
+stability estimate ``sup|u - ũ| ≤ C·‖f^(1/d) - f̃^(1/d)‖_{L^d}`` (equal boundary values).
+Away from the solution the log keeps every point's residual and its gradient of order one,
+where the plain difference ``det - F`` saturates at points whose ``F`` is far above the
+current determinant (the README compares the two forms).  Other equations (``trace``,
+products of ``det`` …) and the plain network take the plain residual
+
+    mean over interior points of (F(x, u, ∇u, D²u) · v / s_f)²  [+ the boundary term]
       [+ convexity_weight · mean (max(0, -λ_min(D²u)) / s_f^{1/d})²   plain networks only]
 
-with ``s_f`` the root mean square of the source and ``s_u`` the natural size of ``u``; the
-last term is the paper's alternative (an ordinary network plus a penalty for lack of
-convexity), used when ``network="mlp"``.  Training is the core's Adam then L-BFGS with
-resampled collocation points (:func:`discover.neural.fit`).
+with ``v = (s_f / f)^(1-1/d)`` for ``det(hessian(u)) = f(x)`` (the same first-order quantity)
+and ``v = 1`` otherwise; ``s_f`` is the root mean square of the source and ``s_u`` the
+natural size of ``u``.  The last term is the paper's alternative (an ordinary network plus a
+penalty for lack of convexity), used when ``network="mlp"``.  Training is the core's Adam
+then L-BFGS with resampled collocation points (:func:`discover.neural.fit`); above two
+dimensions L-BFGS does nearly all the work, so give it most of the steps.
 
 Non-convex polygons and masks are refused (the Dirichlet problem need not have a convex
 solution there) unless ``hull=True``: the problem is then posed on the convex hull, with
@@ -57,6 +72,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -68,12 +84,23 @@ from ..errors import DataError
 from ..library import derivative_symbol
 from ..neural import ICNN, MLP, Scaled, fit, hessian, threads
 from ..parsing import FUNCTIONS, parse_expr
-from .problem import Box, Disk, Mask, ParsedEquation, Polygon, Problem, Solution, compile_expr
+from .problem import (
+    Ball,
+    Box,
+    Disk,
+    Mask,
+    ParsedEquation,
+    Polygon,
+    Problem,
+    Solution,
+    compile_expr,
+)
 
 __all__ = [
     "NETWORKS",
     "ConvexSolution",
     "det",
+    "det_form",
     "hessian_of",
     "parse_domain",
     "parse_fully_nonlinear",
@@ -162,19 +189,35 @@ def parse_fully_nonlinear(
     >>> f, str(eq)
     (('u',), 'det(hessian(u)) = (x**2 + 1)*exp(y)')
     """
-    if isinstance(equations, (list, tuple)) and len(equations) == 1:
-        equations = equations[0]
-    if not isinstance(equations, str) or not _HESSIAN_CALL.search(equations):
+    text = _hessian_text(equations)
+    if text is None:
         return None
-    text = equations
     if "t" in coords:
         raise DataError(
             f"'{text}' is a steady fully nonlinear equation; give no time window (time=None)"
         )
     if text.count("=") != 1:
         raise DataError(f"cannot read '{text}': write it as 'det(hessian(u)) = f' with one '='")
-    called = re.findall(r"\bhessian\s*\(\s*([A-Za-z_]\w*)\s*\)", text)
-    names = sorted(set(called))
+    field = _hessian_field(text, coords)
+    allowed = _allowed_symbols(field, coords)
+    funcs = _functions({field: allowed[field]}, [sp.Symbol(c) for c in coords])
+    lhs, rhs = (parse_expr(side, symbols=allowed, functions=funcs) for side in text.split("="))
+    _check_parsed(text, lhs - rhs, field, coords, allowed)
+    return (field,), [ParsedEquation(lhs, rhs, None)]
+
+
+def _hessian_text(equations: Any) -> str | None:
+    """The equation's text when it is one string that calls hessian/det/trace."""
+    if isinstance(equations, (list, tuple)) and len(equations) == 1:
+        equations = equations[0]
+    if not isinstance(equations, str) or not _HESSIAN_CALL.search(equations):
+        return None
+    return equations
+
+
+def _hessian_field(text: str, coords: Sequence[str]) -> str:
+    """The one field whose Hessian ``text`` takes; a one-line error otherwise."""
+    names = sorted(set(re.findall(r"\bhessian\s*\(\s*([A-Za-z_]\w*)\s*\)", text)))
     if not names and not re.search(r"\bhessian\s*\(", text):
         raise DataError(
             f"cannot read '{text}': det(…) and trace(…) take hessian(field), e.g. "
@@ -185,34 +228,43 @@ def parse_fully_nonlinear(
             f"'{text}' must take the Hessian of one field, e.g. det(hessian(u)), "
             f"not of {', '.join(names) or 'an expression'}"
         )
-    field = names[0]
-    if field in coords:
-        raise DataError(f"'{field}' is a coordinate; take the Hessian of a field: hessian(u)")
-    csyms = [sp.Symbol(c) for c in coords]
-    allowed = {c: sp.Symbol(c) for c in coords}
-    allowed[field] = sp.Symbol(field)
-    for j, _ in enumerate(coords):
-        name = derivative_symbol(
-            field, tuple(coords), tuple(int(k == j) for k in range(len(coords)))
-        )
-        allowed[name] = sp.Symbol(name)
-    funcs = _functions({field: allowed[field]}, csyms)
-    lhs_text, rhs_text = text.split("=")
-    lhs = parse_expr(lhs_text, symbols=allowed, functions=funcs)
-    rhs = parse_expr(rhs_text, symbols=allowed, functions=funcs)
-    unknown = sorted(str(s) for s in (lhs - rhs).free_symbols if str(s) not in allowed)
+    if names[0] in coords:
+        raise DataError(f"'{names[0]}' is a coordinate; take the Hessian of a field: hessian(u)")
+    return names[0]
+
+
+def _first_derivatives(field: str, coords: Sequence[str]) -> list[str]:
+    """``u_x, u_y, …``: the names of the field's first derivatives."""
+    d = len(coords)
+    return [derivative_symbol(field, tuple(coords), _unit(j, d)) for j in range(d)]
+
+
+def _unit(j: int, d: int) -> tuple[int, ...]:
+    return tuple(int(k == j) for k in range(d))
+
+
+def _allowed_symbols(field: str, coords: Sequence[str]) -> dict[str, sp.Symbol]:
+    """The names an equation of the Hessian of ``field`` may use besides its operators."""
+    names = [*coords, field, *_first_derivatives(field, coords)]
+    return {n: sp.Symbol(n) for n in names}
+
+
+def _check_parsed(
+    text: str, expr: sp.Expr, field: str, coords: Sequence[str], allowed: dict
+) -> None:
+    """One-line errors for unknown names and a Hessian outside ``det``/``trace``."""
+    unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in allowed)
     if unknown:
         raise DataError(
             f"the equation '{text}' uses {', '.join(unknown)}: a fully nonlinear equation may "
             f"use the coordinates ({', '.join(coords)}), {field}, its first derivatives and "
             "det/trace of hessian(" + field + "); write numbers for constants"
         )
-    if not (lhs - rhs).has(det) and not (lhs - rhs).has(trace):
+    if not expr.has(det) and not expr.has(trace):
         raise DataError(
             f"'{text}' uses hessian({field}) outside det(…) or trace(…); write e.g. "
             f"det(hessian({field})) = f"
         )
-    return (field,), [ParsedEquation(lhs, rhs, None)]
 
 
 # ----------------------------------------------------------------------------- checks
@@ -243,7 +295,7 @@ def working_domain(problem: Problem, *, hull: bool) -> Any:
                 f"periodic sides, not periodic={dom.periodic}"
             )
         return dom
-    if isinstance(dom, Disk):
+    if isinstance(dom, (Disk, Ball)):
         return dom
     if isinstance(dom, Polygon) and _is_convex_polygon(dom.vertices):
         return dom
@@ -256,23 +308,37 @@ def working_domain(problem: Problem, *, hull: bool) -> Any:
     )
 
 
-def _source(problem: Problem) -> sp.Expr | None:
-    """``f`` of ``c·det(hessian(u)) = f(x)`` (``c > 0``), or None for other forms."""
-    eq = problem.equations[0]
-    res = eq.residual
+def det_form(problem: Problem) -> tuple[float, sp.Expr] | None:
+    """``(c, F)`` when the equation reads ``c·det(hessian(u)) = F(x, u, ∇u)`` with a number
+    ``c > 0``; None for other forms (``trace``, products of ``det`` …).
+
+    >>> det_form(Problem("2*det(hessian(u)) = 4 + x**2", Disk(), boundary=0.0))
+    (2.0, x**2 + 4)
+    """
+    res = problem.equations[0].residual
     dets = list(res.atoms(det))
-    if len(dets) != 1:
+    if len(dets) != 1 or res.has(trace):
         return None
     d = sp.Dummy("d")
     lin = res.subs(dets[0], d)
     coef = sp.diff(lin, d)
-    rest = lin.subs(d, 0)
-    coords = {sp.Symbol(c) for c in problem.coords}
     if sp.diff(lin, d, 2) != 0 or not coef.is_number or not coef > 0:
         return None
-    if not rest.free_symbols <= coords or rest.has(trace):
+    return float(coef), sp.expand(-lin.subs(d, 0))
+
+
+def _source(problem: Problem) -> sp.Expr | None:
+    """``f`` of ``c·det(hessian(u)) = f(x)`` (``c > 0``; ``f`` of the coordinates only),
+    or None for other forms."""
+    form = det_form(problem)
+    if form is None or not form[1].free_symbols <= {sp.Symbol(c) for c in problem.coords}:
         return None
-    return -rest / coef
+    return form[1] / form[0]
+
+
+def _values(fn: Any, pts: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.asarray(fn(*[pts[:, j] for j in range(pts.shape[1])]), float)
 
 
 def _check_source(problem: Problem, domain: Any, rng: np.random.Generator) -> None:
@@ -280,9 +346,7 @@ def _check_source(problem: Problem, domain: Any, rng: np.random.Generator) -> No
     if f is None:
         return
     pts = domain.sample(4096, rng)
-    fn = compile_expr(f, list(problem.coords))
-    with np.errstate(all="ignore"):
-        vals = np.asarray(fn(*[pts[:, j] for j in range(pts.shape[1])]), float)
+    vals = _values(compile_expr(f, list(problem.coords)), pts)
     bad = ~(vals > 0)
     if bad.any():
         k = int(np.argmax(bad))
@@ -293,20 +357,24 @@ def _check_source(problem: Problem, domain: Any, rng: np.random.Generator) -> No
         )
 
 
+def _unit_weights(pts: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    return np.ones(len(pts))
+
+
 def _weights(problem: Problem, s_f: float) -> Any:
-    """Pointwise weights of the residual: for ``det(hessian(u)) = f``, ``(s_f / f)^(1-1/d)``,
-    so that the loss measures ``f̃^(1/d) - f^(1/d)`` to first order (the quantity the
-    stability estimate of the Dirichlet problem bounds the error of ``u`` by), rather than
-    letting the largest values of ``f`` dominate; ones for other equations."""
+    """Pointwise weights of the plain residual (the penalty network's loss): for
+    ``det(hessian(u)) = f``, ``(s_f / f)^(1-1/d)``, so that the loss measures
+    ``f̃^(1/d) - f^(1/d)`` to first order (the quantity the stability estimate of the
+    Dirichlet problem bounds the error of ``u`` by), rather than letting the largest values
+    of ``f`` dominate; ones for other equations."""
     f = _source(problem)
     d = len(problem.coords)
     if f is None or d == 1:
-        return lambda pts, eps: np.ones(len(pts))
+        return _unit_weights
     fn = compile_expr(f, list(problem.coords))
 
     def weight(pts: np.ndarray, eps: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            vals = np.asarray(fn(*[pts[:, j] for j in range(d)]), float) + eps
+        vals = _values(fn, pts) + eps
         vals = np.clip(np.nan_to_num(vals, nan=s_f, posinf=1e300), 1e-3 * s_f, None)
         return (s_f / vals) ** (1 - 1 / d)
 
@@ -343,23 +411,38 @@ def _network(name: str, d: int, solver: Any) -> nn.Module:
     return MLP(d, 1, width=solver.width, depth=solver.depth, activation="tanh").double()
 
 
+def _columns(problem: Problem) -> tuple[list[str], list[tuple[int, int]]]:
+    """Argument names of the compiled residual: coordinates, field, first derivatives and
+    the upper triangle of the Hessian (whose index pairs come second)."""
+    coords, field = problem.coords, problem.fields[0]
+    d = len(coords)
+    hsyms = hessian_of(sp.Symbol(field), *[sp.Symbol(c) for c in coords]).matrix()
+    upper = [(i, j) for i in range(d) for j in range(i, d)]
+    names = [*coords, field, *_first_derivatives(field, coords)]
+    return names + [str(hsyms[i, j]) for i, j in upper], upper
+
+
 def _compiled_residual(problem: Problem) -> Any:
     """``F(x, u, ∇u, D²u)`` as a torch function of points ``(n, d)``, values ``(n,)``,
     gradients ``(n, d)`` and Hessians ``(n, d, d)``."""
-    coords, field = problem.coords, problem.fields[0]
-    d = len(coords)
-    names = [*coords, field]
-    names += [
-        derivative_symbol(field, coords, tuple(int(k == j) for k in range(d))) for j in range(d)
-    ]
-    hsyms = hessian_of(sp.Symbol(field), *[sp.Symbol(c) for c in coords]).matrix()
-    upper = [(i, j) for i in range(d) for j in range(i, d)]
-    names += [str(hsyms[i, j]) for i, j in upper]
+    names, upper = _columns(problem)
     residual = compile_expr(expand_operators(problem.equations[0].residual), names, "torch")
 
     def evaluate(x: torch.Tensor, u: torch.Tensor, g: torch.Tensor, h: torch.Tensor):
-        cols = [x[:, j] for j in range(d)] + [u] + [g[:, j] for j in range(d)]
+        cols = [x[:, j] for j in range(x.shape[1])] + [u] + [g[:, j] for j in range(x.shape[1])]
         return residual(*cols, *[h[:, i, j] for i, j in upper])
+
+    return evaluate
+
+
+def _compiled_rhs(problem: Problem, rhs: sp.Expr) -> Any:
+    """``F(x, u, ∇u)`` of ``c·det(hessian(u)) = F`` as a torch function of ``x, u, ∇u``."""
+    coords, field = problem.coords, problem.fields[0]
+    fn = compile_expr(rhs, [*coords, field, *_first_derivatives(field, coords)], "torch")
+
+    def evaluate(x: torch.Tensor, u: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        d = x.shape[1]
+        return fn(*[x[:, j] for j in range(d)], u, *[g[:, j] for j in range(d)])
 
     return evaluate
 
@@ -385,26 +468,174 @@ def _scales(problem: Problem, domain: Any, residual: Any, rng) -> tuple[float, f
     return s_f, s_u, float(np.mean(gvals))
 
 
-def _loss(residual: Any, network: str, solver: Any, s_f: float, s_u: float, d: int) -> Any:
-    """The loss of the module notes on rows ``x`` with ``y = (is boundary, noise on f or
-    g, weight)``."""
+def _boundary_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, s_u: float):
+    """Mean squared mismatch ``((u - g) / s_u)²`` at the boundary rows of ``(x, y)``."""
+    wall = y[:, 0] != 0
+    return torch.mean(((model(x[wall])[:, 0] - y[wall, 1]) / s_u) ** 2)
+
+
+def _inner_derivatives(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """Interior rows, and the value, gradient and Hessian of ``model`` there."""
+    inner = y[:, 0] == 0
+    xi = x[inner].detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        u, g, h = hessian(model, xi)
+    return inner, xi, u, g, h
+
+
+def _log_loss(form: tuple[float, Any], solver: Any, s_f: float, s_u: float, d: int) -> Any:
+    """The loss of the module notes in log form at interior rows (``y = (is boundary, noise
+    on f or g, unused)``): ``w·(log c + log det D²u - log f)`` with ``f = F + noise`` and
+    ``w = (f / s_f)^(1/d)``, which is ``d·(det^(1/d) - f^(1/d)) / s_f^(1/d)`` to first order
+    — the quantity the stability estimate bounds the error of ``u`` by."""
+    coef, rhs = form
+    wb, floor, log_c = float(solver.boundary_weight), 1e-3 * s_f, float(np.log(coef))
+
+    def loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        inner, xi, u, g, h = _inner_derivatives(model, x, y)
+        with torch.enable_grad():
+            f = torch.clamp(rhs(xi, u, g) + y[inner, 1], min=floor)
+            w = (f.detach() / s_f) ** (1 / d)
+            r = w * (torch.linalg.slogdet(h)[1] + log_c - torch.log(f))
+            total = torch.mean(r**2)
+        return total + wb * _boundary_loss(model, x, y, s_u)
+
+    return loss
+
+
+def _plain_loss(residual: Any, network: str, solver: Any, s_f: float, s_u: float, d: int):
+    """The loss of the module notes in plain form, ``(F(x, u, ∇u, D²u) - noise)·w / s_f``
+    at interior rows (``y = (is boundary, noise on f or g, weight w)``), with the convexity
+    penalty for ``network="mlp"``."""
     wb, wc = float(solver.boundary_weight), float(solver.convexity_weight)
     s_h = s_f ** (1 / d)
 
     def loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        inner = y[:, 0] == 0
-        xi = x[inner].detach().clone().requires_grad_(True)
+        inner, xi, u, g, h = _inner_derivatives(model, x, y)
         with torch.enable_grad():
-            u, g, h = hessian(model, xi)
             r = (residual(xi, u, g, h) - y[inner, 1]) * y[inner, 2] / s_f
             total = torch.mean(r**2)
             if network == "mlp" and wc > 0:
                 lam = torch.linalg.eigvalsh(h)[:, 0]
                 total = total + wc * torch.mean(torch.relu(-lam / s_h) ** 2)
-        ub = model(x[~inner])[:, 0]
-        return total + wb * torch.mean(((ub - y[~inner, 1]) / s_u) ** 2)
+        return total + wb * _boundary_loss(model, x, y, s_u)
 
     return loss
+
+
+def _check_network(solver: Any) -> str:
+    network = solver.network or "icnn"
+    if network not in NETWORKS:
+        valid = ", ".join(repr(n) for n in NETWORKS)
+        raise DataError(f"unknown network '{network}'; valid networks: {valid}")
+    return network
+
+
+def _sampler(problem: Problem, domain: Any, solver: Any, weight: Any, s_f: float, rng) -> Any:
+    """``draw(n)``: ``n`` interior and the boundary points, with targets ``(is boundary,
+    noise on f or g, weight)``; the noise on ``f`` has ``σ = source_noise · rms(f)``."""
+    d = len(problem.coords)
+    n_b = solver.boundary_points or max(256, solver.n_points // (2 if d > 2 else 4))
+    noise = float(solver.source_noise)
+
+    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        xi = domain.sample(n, rng)
+        xb = domain.boundary_points(n_b, rng)
+        gb = problem.boundary_values(xb)[:, 0]
+        eps = noise * s_f * rng.standard_normal(n)
+        x = np.concatenate([xi, xb])
+        y = np.column_stack(
+            [np.r_[np.zeros(n), np.ones(n_b)], np.r_[eps, gb], np.r_[weight(xi, eps), np.ones(n_b)]]
+        )
+        return torch.as_tensor(x), torch.as_tensor(y)
+
+    return draw
+
+
+@dataclass
+class _Setup:
+    """What a fully nonlinear solve trains: the network, its loss and the sampler."""
+
+    network: str
+    domain: Any
+    net: nn.Module
+    loss: Any
+    draw: Any
+    form: str
+    scales: tuple[float, float]
+
+
+def _setup(problem: Problem, solver: Any, rng: np.random.Generator) -> _Setup:
+    network = _check_network(solver)
+    domain = working_domain(problem, hull=solver.hull)
+    _check_source(problem, domain, rng)
+    d = len(problem.coords)
+    residual = _compiled_residual(problem)
+    s_f, s_u, g_mean = _scales(problem, domain, residual, rng)
+    lo, hi = domain.bounds()
+    net = Scaled(_network(network, d, solver), lower=lo, upper=hi, mean=[g_mean], std=[s_u])
+    form = det_form(problem) if network == "icnn" else None
+    if form is not None:
+        loss = _log_loss((form[0], _compiled_rhs(problem, form[1])), solver, s_f, s_u, d)
+        weight = _unit_weights
+    else:
+        loss = _plain_loss(residual, network, solver, s_f, s_u, d)
+        weight = _weights(problem, s_f)
+    draw = _sampler(problem, domain, solver, weight, s_f, rng)
+    kind = "log det" if form is not None else "plain"
+    return _Setup(network, domain, net, loss, draw, kind, (s_f, s_u))
+
+
+def _train(setup: _Setup, solver: Any) -> Any:
+    """Adam on resampled points (fixed ones when the source is noisy), then L-BFGS."""
+    x, y = setup.draw(solver.n_points)
+    x_val, y_val = setup.draw(max(256, solver.n_points // 4))
+    noisy = float(solver.source_noise) > 0
+    return fit(
+        setup.net,
+        x,
+        y,
+        x_val=x_val,
+        y_val=y_val,
+        loss=setup.loss,
+        adam_steps=solver.adam_steps,
+        lbfgs_steps=solver.lbfgs_steps,
+        lr=solver.lr,
+        patience=max(400, solver.resample_every * 4),
+        seed=solver.seed,
+        progress=solver.progress,
+        num_threads=solver.num_threads,
+        resample=None if noisy else (lambda: setup.draw(solver.n_points)),
+        resample_every=solver.resample_every,
+    )
+
+
+def _evaluator(net: nn.Module, num_threads: int | None) -> Any:
+    def evaluate(points: np.ndarray) -> np.ndarray:
+        out = []
+        with torch.no_grad(), threads(num_threads):
+            for s in range(0, len(points), 16384):
+                out.append(net(torch.as_tensor(points[s : s + 16384])).numpy())
+        return np.concatenate(out) if out else np.empty((0, 1))
+
+    return evaluate
+
+
+def _info(setup: _Setup, solver: Any, result: Any) -> dict[str, Any]:
+    return {
+        "method": "fully nonlinear (boundary loss)",
+        "network": f"{setup.network} {solver.depth}x{solver.width}",
+        "residual": setup.form,
+        "domain": repr(setup.domain),
+        "steps": result.steps,
+        "best_step": result.best_step,
+        "train_loss": result.train_loss,
+        "val_loss": result.val_loss,
+        "train_seconds": result.seconds,
+        "source_scale": setup.scales[0],
+        "value_scale": setup.scales[1],
+        "source_noise": float(solver.source_noise),
+    }
 
 
 def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
@@ -413,92 +644,27 @@ def solve_fully_nonlinear(problem: Problem, solver: Any) -> ConvexSolution:
     t_start = time.perf_counter()
     torch.manual_seed(solver.seed)
     rng = np.random.default_rng(solver.seed)
-    network = solver.network or "icnn"
-    if network not in NETWORKS:
-        valid = ", ".join(repr(n) for n in NETWORKS)
-        raise DataError(f"unknown network '{network}'; valid networks: {valid}")
-    domain = working_domain(problem, hull=solver.hull)
-    _check_source(problem, domain, rng)
-    d = len(problem.coords)
-    residual = _compiled_residual(problem)
-    s_f, s_u, g_mean = _scales(problem, domain, residual, rng)
-    lo, hi = domain.bounds()
-    net = Scaled(_network(network, d, solver), lower=lo, upper=hi, mean=[g_mean], std=[s_u])
-    n_b = solver.boundary_points or max(256, solver.n_points // (2 if d > 2 else 4))
-    noise = float(solver.source_noise)
-    weight = _weights(problem, s_f)
-
-    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        xi = domain.sample(n, rng)
-        xb = domain.boundary_points(n_b, rng)
-        gb = problem.boundary_values(xb)[:, 0]
-        eps = noise * s_f * rng.standard_normal(n)  # σ = noise · rms(f), fixed per point
-        x = np.concatenate([xi, xb])
-        y = np.column_stack(
-            [np.r_[np.zeros(n), np.ones(n_b)], np.r_[eps, gb], np.r_[weight(xi, eps), np.ones(n_b)]]
-        )
-        return torch.as_tensor(x), torch.as_tensor(y)
-
-    loss = _loss(residual, network, solver, s_f, s_u, d)
+    setup = _setup(problem, solver, rng)
     with threads(solver.num_threads):
-        x, y = draw(solver.n_points)
-        x_val, y_val = draw(max(256, solver.n_points // 4))
-        result = fit(
-            net,
-            x,
-            y,
-            x_val=x_val,
-            y_val=y_val,
-            loss=loss,
-            adam_steps=solver.adam_steps,
-            lbfgs_steps=solver.lbfgs_steps,
-            lr=solver.lr,
-            patience=max(400, solver.resample_every * 4),
-            seed=solver.seed,
-            progress=solver.progress,
-            num_threads=solver.num_threads,
-            resample=None if noise > 0 else (lambda: draw(solver.n_points)),
-            resample_every=solver.resample_every,
-        )
-    net.eval()
-
-    def evaluate(points: np.ndarray) -> np.ndarray:
-        out = []
-        with torch.no_grad(), threads(solver.num_threads):
-            for s in range(0, len(points), 16384):
-                out.append(net(torch.as_tensor(points[s : s + 16384])).numpy())
-        return np.concatenate(out) if out else np.empty((0, 1))
-
-    info = {
-        "method": "fully nonlinear (boundary loss)",
-        "network": f"{network} {solver.depth}x{solver.width}",
-        "domain": repr(domain),
-        "steps": result.steps,
-        "best_step": result.best_step,
-        "train_loss": result.train_loss,
-        "val_loss": result.val_loss,
-        "train_seconds": result.seconds,
-        "source_scale": s_f,
-        "value_scale": s_u,
-        "source_noise": noise,
-    }
+        result = _train(setup, solver)
+    setup.net.eval()
     seconds = time.perf_counter() - t_start
     logger.info("fully nonlinear solve: %.1f s, loss %.3g", seconds, result.val_loss)
     return ConvexSolution(
         problem,
         solver.name,
-        evaluate,
+        _evaluator(setup.net, solver.num_threads),
         seconds=seconds,
-        info=info,
-        model=net,
+        info=_info(setup, solver, result),
+        model=setup.net,
         num_threads=solver.num_threads,
     )
 
 
 # ----------------------------------------------------------------------------- command line
 _DOMAIN_HELP = (
-    "'disk:R' or 'disk:R@CX,CY', 'box:x=-1..1,y=-1..1' (any number of sides) or "
-    "'polygon:X1,Y1;X2,Y2;X3,Y3'"
+    "'disk:R' or 'disk:R@CX,CY', 'ball:R' (3-D) or 'ball:R@C1,...,Cd' (d from the centre), "
+    "'box:x=-1..1,y=-1..1' (any number of sides) or 'polygon:X1,Y1;X2,Y2;X3,Y3'"
 )
 
 
@@ -514,44 +680,68 @@ def _number(text: str, what: str) -> float:
     return value
 
 
-def parse_domain(text: str) -> Box | Disk | Polygon:
+def _round(rest: str, kind: str) -> tuple[float, list[float] | None]:
+    """The radius and centre of ``R[@C1,C2,…]``."""
+    radius, _, center = rest.partition("@")
+    c = [_number(v, f"the {kind}'s centre") for v in center.split(",")] if center else None
+    return _number(radius, f"the {kind}'s radius"), c
+
+
+def _disk(rest: str) -> Disk:
+    radius, c = _round(rest, "disk")
+    c = c or [0.0, 0.0]
+    if len(c) != 2:
+        raise DataError(f"a disk's centre is two numbers CX,CY, not {len(c)}; use ball: for more")
+    return Disk(center=(c[0], c[1]), radius=radius)
+
+
+def _ball(rest: str) -> Ball:
+    radius, c = _round(rest, "ball")
+    return Ball(radius=radius, center=c, dim=None if c else 3)
+
+
+def _box(rest: str) -> Box:
+    sides = {}
+    for part in rest.split(","):
+        name, _, span = part.partition("=")
+        a, sep, b = span.partition("..")
+        if not name.strip().isidentifier() or not sep:
+            raise DataError(f"cannot read the side '{part}'; write name=START..END")
+        sides[name.strip()] = (_number(a, "a side's start"), _number(b, "a side's end"))
+    return Box(**sides)
+
+
+def _polygon(rest: str) -> Polygon:
+    return Polygon([[_number(v, "a vertex") for v in p.split(",")] for p in rest.split(";")])
+
+
+_DOMAIN_KINDS = {"disk": _disk, "ball": _ball, "box": _box, "polygon": _polygon}
+
+
+def parse_domain(text: str) -> Box | Disk | Ball | Polygon:
     """A domain from a short text (the command line's ``--domain``).
 
     >>> parse_domain("disk:1.5@0,1")
     Disk(center=(0.0, 1.0), radius=1.5, names=('x', 'y'))
     >>> parse_domain("box:x=-1..1,y=0..2")
     Box(x=(-1.0, 1.0), y=(0.0, 2.0))
-    >>> parse_domain("ball:1")
+    >>> parse_domain("ball:1@0,0,0,0")
+    Ball(center=(0.0, 0.0, 0.0, 0.0), radius=1.0, names=('x', 'y', 'z', 'w'))
+    >>> parse_domain("sphere:1")
     Traceback (most recent call last):
     ...
-    discover.errors.DataError: unknown domain 'ball:1'; give 'disk:R' or 'disk:R@CX,CY', ...
+    discover.errors.DataError: unknown domain 'sphere:1'; give 'disk:R' or 'disk:R@CX,CY', ...
     """
     kind, _, rest = text.strip().partition(":")
-    kind = kind.strip().lower()
+    build = _DOMAIN_KINDS.get(kind.strip().lower())
+    if build is None:
+        raise DataError(f"unknown domain '{text}'; give {_DOMAIN_HELP}")
     try:
-        if kind == "disk":
-            radius, _, center = rest.partition("@")
-            c = [_number(v, "the disk's centre") for v in center.split(",")] if center else [0, 0]
-            if len(c) != 2:
-                raise DataError(f"a disk's centre is two numbers CX,CY, not '{center}'")
-            return Disk(center=(c[0], c[1]), radius=_number(radius, "the disk's radius"))
-        if kind == "box":
-            sides = {}
-            for part in rest.split(","):
-                name, _, span = part.partition("=")
-                a, sep, b = span.partition("..")
-                if not name.strip().isidentifier() or not sep:
-                    raise DataError(f"cannot read the side '{part}'; write name=START..END")
-                sides[name.strip()] = (_number(a, "a side's start"), _number(b, "a side's end"))
-            return Box(**sides)
-        if kind == "polygon":
-            verts = [[_number(v, "a vertex") for v in p.split(",")] for p in rest.split(";")]
-            return Polygon(verts)
+        return build(rest)
     except DataError:
         raise
     except ValueError as exc:  # the domains' own checks
         raise DataError(f"{exc}; domains: {_DOMAIN_HELP}") from None
-    raise DataError(f"unknown domain '{text}'; give {_DOMAIN_HELP}")
 
 
 def solve_steady_text(

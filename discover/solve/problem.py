@@ -8,10 +8,11 @@ data on a grid.  Both solvers (:mod:`discover.solve.neural`, :mod:`discover.solv
 read the same problem.
 
 Domains: :class:`Box` (intervals, rectangles, boxes; any side periodic), :class:`Disk`,
-:class:`Polygon` and :class:`Mask` (a boolean grid, e.g. a land–sea mask).  Every domain
-gives a smooth function that vanishes exactly on its boundary (:meth:`Box.distance`); for
-polygons and masks it is the R-function of the boundary's segments (Sukumar & Srivastava,
-*CMAME* 389, 2022), a closed form where Berg & Nyström fitted a network.
+:class:`Ball` (any dimension from 2), :class:`Polygon` and :class:`Mask` (a boolean grid,
+e.g. a land–sea mask).  Every domain gives a smooth function that vanishes exactly on its
+boundary (:meth:`Box.distance`); for polygons and masks it is the R-function of the
+boundary's segments (Sukumar & Srivastava, *CMAME* 389, 2022), a closed form where Berg &
+Nyström fitted a network.
 
 Examples
 --------
@@ -43,7 +44,7 @@ from ..parsing import parse_equation
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Box", "Disk", "Mask", "Polygon", "Problem", "compile_expr"]
+__all__ = ["Ball", "Box", "Disk", "Mask", "Polygon", "Problem", "compile_expr"]
 
 
 # ----------------------------------------------------------------------------- domains
@@ -177,6 +178,115 @@ class Disk(_Domain):
     def boundary_points(self, n: int, rng: np.random.Generator) -> np.ndarray:
         a = rng.uniform(0, 2 * np.pi, n)
         return np.asarray(self.center) + self.radius * np.stack([np.cos(a), np.sin(a)], axis=1)
+
+
+_BALL_NAMES = ("x", "y", "z", "w", "v", "s")
+
+
+@dataclass(frozen=True, init=False)
+class Ball(_Domain):
+    """A ball of ``radius`` around ``center`` in ``dim`` dimensions (a disk when ``dim=2``).
+
+    Coordinates are named ``x, y, z, w, v, s`` (``x1 … xd`` above six) unless ``names``
+    are given.  Points inside are drawn uniformly (a uniform direction times
+    ``radius · U^(1/d)``), points on the sphere from normalized Gaussian vectors.
+
+    >>> b = Ball(radius=2.0, dim=3)
+    >>> b
+    Ball(center=(0.0, 0.0, 0.0), radius=2.0, names=('x', 'y', 'z'))
+    >>> p = b.sample(1000, np.random.default_rng(0))
+    >>> bool(b.contains(p).all()), p.shape
+    (True, (1000, 3))
+    >>> bool(np.allclose(np.linalg.norm(b.boundary_points(5, np.random.default_rng(0)), axis=1), 2))
+    True
+    >>> Ball(radius=0.0)
+    Traceback (most recent call last):
+    ...
+    discover.errors.DataError: a ball needs a positive, finite radius, not 0.0
+    """
+
+    center: tuple[float, ...]
+    radius: float
+    names: tuple[str, ...]
+
+    def __init__(
+        self,
+        *,
+        radius: float = 1.0,
+        dim: int | None = None,
+        center: Sequence[float] | None = None,
+        names: Sequence[str] | None = None,
+    ) -> None:
+        d = _ball_dim(dim, center, names)
+        r = _number_or_nan(radius)
+        if not 0 < r < np.inf:
+            raise DataError(
+                f"a ball needs a positive, finite radius, not {radius!r}", parameter="radius"
+            )
+        c = tuple(float(v) for v in (center if center is not None else [0.0] * d))
+        if not all(np.isfinite(c)):
+            raise DataError(f"a ball's center must be finite, not {c}", parameter="center")
+        if names is None:
+            names = _BALL_NAMES[:d] if d <= len(_BALL_NAMES) else [f"x{i + 1}" for i in range(d)]
+        object.__setattr__(self, "center", c)
+        object.__setattr__(self, "radius", r)
+        object.__setattr__(self, "names", tuple(str(n) for n in names))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        c = np.asarray(self.center, float)
+        return c - self.radius, c + self.radius
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        return np.sum((points - np.asarray(self.center)) ** 2, axis=1) <= self.radius**2
+
+    def distance(self, x: torch.Tensor) -> torch.Tensor:
+        """``1 - |x - c|² / r²``: 1 at the centre, 0 on the sphere."""
+        import torch
+
+        c = torch.as_tensor(self.center, dtype=x.dtype)
+        return 1 - torch.sum((x - c) ** 2, dim=1, keepdim=True) / self.radius**2
+
+    def _directions(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        v = rng.standard_normal((n, self.dim))
+        norm = np.linalg.norm(v, axis=1, keepdims=True)
+        return v / np.where(norm > 0, norm, 1.0)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` points drawn uniformly inside the ball (no rejection: in many dimensions
+        the ball fills little of its bounding box)."""
+        r = self.radius * rng.random((n, 1)) ** (1 / self.dim)
+        return np.asarray(self.center) + r * self._directions(n, rng)
+
+    def boundary_points(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return np.asarray(self.center) + self.radius * self._directions(n, rng)
+
+
+def _number_or_nan(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _ball_dim(dim: int | None, center: Sequence[float] | None, names: Sequence[str] | None) -> int:
+    """The dimension of a :class:`Ball` from whichever of ``dim``, ``center`` and
+    ``names`` are given (3 when none is); a one-line error when they disagree or d < 2."""
+    sizes = {
+        "dim": None if dim is None else dim,
+        "center": None if center is None else len(center),
+        "names": None if names is None else len(names),
+    }
+    given = {k: v for k, v in sizes.items() if v is not None}
+    if len(set(given.values())) > 1:
+        said = ", ".join(f"{k} gives {v}" for k, v in given.items())
+        raise DataError(f"the ball's dimension is ambiguous ({said}); make them agree")
+    d = next(iter(given.values()), 3)
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 2:
+        raise DataError(
+            f"a ball needs dim >= 2 (a disk is dim=2; an interval is a Box), not {d!r}",
+            parameter="dim",
+        )
+    return int(d)
 
 
 class _Segments(_Domain):
@@ -516,7 +626,7 @@ class Problem:
     equations : Equation, str or list of them
         One per field.  Evolution equations read ``field_t = rhs``; anything else is solved
         as a steady (or general space–time) residual ``lhs - rhs = 0``.
-    domain : Box, Disk, Polygon or Mask
+    domain : Box, Disk, Ball, Polygon or Mask
         The spatial domain; its names are the spatial coordinates.
     time : (t0, t1) or array of times, optional
         The time window (evolution problems), or the output times (first = initial time).
@@ -548,7 +658,8 @@ class Problem:
     ) -> None:
         if not isinstance(domain, _Domain):
             raise DataError(
-                f"the domain must be a Box, Disk, Polygon or Mask, not {type(domain).__name__}"
+                f"the domain must be a Box, Disk, Ball, Polygon or Mask, not "
+                f"{type(domain).__name__}"
             )
         self.domain = domain
         space = domain.names
