@@ -139,3 +139,6 @@ def test_the_built_wheel_installs_the_sample(tmp_path):
         check=True,
     ).stdout.split()
     assert out[0].startswith(str(site)) and out[1] == "45"
+    demo = [sys.executable, "-m", "discover.datasets", "sample", "smhi_45towns", "towns.nc"]
+    subprocess.run(demo, env=env, cwd=tmp_path, check=True, capture_output=True)  # make demo's step
+    assert xr.load_dataset(tmp_path / "towns.nc").sizes["station"] == 45
