@@ -1,6 +1,6 @@
 """Speed and accuracy of the neural solver on the re-solve that ``make demo`` validates.
 
-``python -m benchmarks neural-solver [--repeats 3] [--threads 2] [--rows all|default|NAME,…]``
+``python -m benchmarks neural-solver [--repeats 3] [--threads 1] [--rows all|default|NAME,…]``
 
 The generated Burgers field (``discover generate burgers``: the exact Cole–Hopf solution,
 256 × 101, no noise), ``find --holdout last:20%``, then the discovered equation re-solved
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks neural-solver", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rows", default="all", help="all, or names: " + ", ".join(ROWS))
     parser.add_argument("--out", type=Path, help="also write the rows as JSON lines here")
     args = parser.parse_args(argv)

@@ -231,7 +231,12 @@ class NeuralSolver:
     seed : int
     progress : bool
         Show progress bars.
-    num_threads : int, optional
+    num_threads : int or None
+        Threads of the fits and evaluations.  One by default: a step of the default network
+        on 1024 points is too small to share (two threads ran 5 to 50 times slower than one
+        on a 2-core machine shared with other work, at a load of 5 to 7: the waiting threads
+        compete with the working ones);
+        ``None`` takes torch's setting, at most the CPUs available.
     optimizer : {"adam", "lbfgs", "entropy-sgd", "langevin"}
         First training phase of ``N`` and ``G`` (see :mod:`discover.neural.optimizers`).
     optimizer_options : dict, optional
@@ -279,7 +284,7 @@ class NeuralSolver:
         lift: str = "auto",
         seed: int = 0,
         progress: bool = False,
-        num_threads: int | None = None,
+        num_threads: int | None = 1,
         optimizer: str = "adam",
         optimizer_options: dict | None = None,
         precision: str = "float32",
