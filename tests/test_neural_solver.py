@@ -16,7 +16,7 @@ from discover.io import DataError
 from discover.neural import MLP, Scaled, derivative_tensors, fit
 from discover.neural.autodiff import down_closure, leibniz
 from discover.neural.trainer import FitOptions
-from discover.solve import Box, NeuralSolver, Polygon, Problem, solve
+from discover.solve import Box, NeuralSolver, Polygon, Problem
 from discover.solve.lift import TrigGrid, periodic_grid_lift
 from discover.solve.neural import _Ansatz, _causal_loss, _distance, _Residual
 from discover.validate import validate

@@ -19,7 +19,7 @@ differential equations in complex geometries", *Neurocomputing* 317, 2018), the 
 ``G`` and ``D`` are frozen, so their derivatives at a set of points are computed once and
 reused at every step; ``N``'s come from the core's autograd engine
 (:func:`discover.neural.derivative_tensors`) and join ``D``'s by Leibniz's rule.  ``N`` may
-train in single precision (``precision="float32"``, the default: half the time a step, the
+train in single precision (``precision="float32"``, the default: a third less time, the
 same accuracy) and is evaluated in double precision.  Evolution problems may be solved in
 ``windows`` one after another, each starting from the last one's end state and weights;
 the residual may be weighted causally in time (``causal=``, Wang, Sankaran & Perdikaris
