@@ -59,6 +59,7 @@ from ..neural import MLP, Scaled, TrainResult, derivative_tensors, fit, threads
 from ..neural.autodiff import down_closure, leibniz
 from ..neural.optimizers import check_optimizer
 from ..neural.trainer import FitOptions
+from .base import Solver
 from .lift import LIFTS, fit_lift
 from .problem import Box, Problem, Solution, compile_expr, derivatives_in
 
@@ -203,7 +204,7 @@ def _causal_loss(
     return loss
 
 
-class NeuralSolver:
+class NeuralSolver(Solver):
     """Solve a :class:`~discover.solve.Problem` with ``u = G + D·N`` (see the module notes).
 
     Parameters
@@ -263,6 +264,8 @@ class NeuralSolver:
         by its convex hull, and relative noise ``p`` put on the source at fixed collocation
         points (``σ = p·rms(f)``; the paper's noisy-source test).
     """
+
+    name = "neural"
 
     name = "neural"
 
