@@ -448,3 +448,31 @@ def test_four_dimensions(kind, domain, seed, terms):
     sol, pts, err = _solve_case(case, domain, steps=(100, 600), seed=seed)
     assert err <= 1e-2
     assert np.all(sol.min_eigenvalue(pts[:2000]) > 0)
+
+
+@pytest.mark.slow
+def test_ball_3d_accuracy():
+    """The radial case on the unit ball in 3-D (benchmark: 7.7e-4)."""
+    from discover.datasets.monge_ampere import monge_ampere_case
+
+    case = monge_ampere_case("radial", dim=3)
+    sol, pts, err = _solve_case(case, Ball(radius=1.0, dim=3), steps=(200, 800), seed=1)
+    assert err <= 2e-3
+    assert np.all(sol.min_eigenvalue(pts) > 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kind", "center", "bound"),
+    [("jump", None, 1e-2), ("singular", (0.1, 0.05), 4e-2)],
+    ids=["jump", "point-singularity"],
+)
+def test_rough_sources(kind, center, bound):
+    """A source with a jump (f = 1 for r < 1/2, 2 outside) and one with a point singularity
+    (f ~ |x - p|^-1): errors as the README reports them (benchmark: 5.2e-3 and 1.9e-2)."""
+    from discover.datasets.monge_ampere import monge_ampere_case
+
+    case = monge_ampere_case(kind, dim=2, center=center)
+    sol, pts, err = _solve_case(case, Disk(radius=1.0), steps=(500, 1000), seed=1)
+    assert err <= bound
+    assert np.all(sol.min_eigenvalue(pts) > 0)
