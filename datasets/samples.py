@@ -18,7 +18,7 @@ Examples
 >>> open_sample("towns")
 Traceback (most recent call last):
 ...
-discover.errors.UnknownNameError: unknown sample 'towns' for name=; valid: 'smhi_45towns'
+discover.errors.UnknownNameError: unknown sample 'towns' for name=; valid samples: 'smhi_45towns'
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def test_the_readme_carries_the_attribution():
 
 def test_a_wrong_name_lists_the_valid_ones():
     with pytest.raises(
-        UnknownNameError, match="unknown sample 'towns' for name=; valid: 'smhi_45towns'"
+        UnknownNameError, match="unknown sample 'towns' for name=; valid samples: 'smhi_45towns'"
     ):
         open_sample("towns")
     assert "smhi_45towns" in SAMPLES
