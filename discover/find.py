@@ -45,10 +45,13 @@ from .select import (
     Candidate,
     CollinearityWarning,
     SparsityPath,
+    collinear_gram,
     collinear_terms,
     ensemble,
+    ensemble_factors,
     refit,
     sparsity_path,
+    sparsity_path_factors,
     triangular,
 )
 from .settings import FindSettings
@@ -206,18 +209,26 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
     """Select the model of one field: the path on every variant, the builder's pick among
     them, then intervals (:func:`_uncertainty`) and, for the weak form, the noise's bias."""
     settings = prepared.settings
-    tables = [s.tables[fld] for s in built.systems]
-    if not np.any(tables[0][1]):
+    tables = [s.tables.get(fld) for s in built.systems]
+    if built.systems[0].factors:  # rows reduced to factors by the builder
+        blocks = [s.factors[fld] for s in built.systems]
+        factors = [b.total() for b in blocks]
+        zero = not np.any(factors[0][:, -1])
+        groups = collinear_gram(factors[0], blocks[0].n_rows, library.names)
+    else:
+        zero = not np.any(tables[0][1])
+        groups = [] if zero else collinear_terms(tables[0][0], library.names)
+        factors = [triangular(X, y) for X, y in tables]
+    if zero:
         raise DataError(f"the time derivative of '{fld}' is zero everywhere; nothing to explain")
-    groups = _warn_collinear(fld, tables[0][0], library.names)
-    factors = [triangular(X, y) for X, y in tables]
+    _warn_collinear(fld, groups)
     fits = [_fit_variant(fld, built, k, factors, library, settings) for k in range(len(tables))]
     fit = fits[built.pick([f.cv for f in fits])]
     system = built.systems[fit.index]
     terms, uncertainty = _uncertainty(
         fit, system, fld, library.names, settings, backward=built.backward
     )
-    if built.debias is not None and fit.index == 0:
+    if built.debias is not None and fit.index == 0 and tables[0] is not None:
         terms = _debias(built.debias, fld, tables[0], terms, library.names, uncertainty)
     eq = Equation(
         library.time_derivative(fld).name,
@@ -244,16 +255,12 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
 def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
     """The path of ``fld`` on variant ``k``, unstable models marked, and its pick."""
     system = built.systems[k]
-    X, y = system.tables[fld]
-    path = sparsity_path(
-        X,
-        y,
-        library.names,
-        folds=system.folds,
-        regressor=settings.regressor,
-        n_eff=system.n_eff[fld],
-        backward=built.backward,
-    )
+    options = dict(regressor=settings.regressor, n_eff=system.n_eff[fld], backward=built.backward)
+    if system.factors:
+        path = sparsity_path_factors(system.factors[fld], library.names, **options)
+    else:
+        X, y = system.tables[fld]
+        path = sparsity_path(X, y, library.names, folds=system.folds, **options)
     stable = _stability_check(factors, k)
     path.mark_unstable({c.support for c in path.candidates if not stable(c.support)})
     best = path.best(settings.select)
@@ -261,9 +268,8 @@ def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
     return VariantFit(k, path, best, stable, factors)
 
 
-def _warn_collinear(fld: str, X: np.ndarray, names: list[str]) -> list[tuple[str, ...]]:
-    """Warn of terms that are zero or nearly collinear on the data; return their groups."""
-    groups = collinear_terms(X, names)
+def _warn_collinear(fld: str, groups: list[tuple[str, ...]]) -> None:
+    """Warn of terms that are zero or nearly collinear on the data."""
     for g in groups:
         what = (
             f"term {g[0]} is zero on the data"
@@ -276,7 +282,6 @@ def _warn_collinear(fld: str, X: np.ndarray, names: list[str]) -> list[tuple[str
             CollinearityWarning,
             stacklevel=4,
         )
-    return groups
 
 
 def _uncertainty(
@@ -295,17 +300,11 @@ def _uncertainty(
     best, factors, i = fit.best, fit.factors, fit.index
     idx = list(best.support)
     coef = best.coef[idx]
-    X, y = system.tables[fld]
     inclusion = None
     report: dict[str, Any] = {"method": "block jackknife over the folds", "level": CI_LEVEL}
     n_bootstrap = settings.n_bootstrap
     if n_bootstrap and idx:
-        ens = ensemble(
-            X,
-            y,
-            names,
-            points=system.points,
-            folds=system.folds,
+        options = dict(
             support=idx,
             criterion=settings.select,
             regressor=settings.regressor,
@@ -316,6 +315,11 @@ def _uncertainty(
             seed=settings.seed,
             backward=backward,
         )
+        if system.factors:
+            ens = ensemble_factors(system.factors[fld], names, **options)
+        else:
+            X, y = system.tables[fld]
+            ens = ensemble(X, y, names, points=system.points, folds=system.folds, **options)
         se_b = ens.coef_se
         inclusion = ens.inclusion
         report = {
