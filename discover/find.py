@@ -35,11 +35,13 @@ import numpy as np
 import xarray as xr
 
 from .builders import RegressionSystem, RegressionSystems, builder_for
+from .builders.chunked import ChunkedGridBuilder
 from .equation import Equation, TermEstimate
 from .errors import DataError
 from .io import Samples
+from .lazy import DEFAULT_MEMORY, needs_chunks, parse_memory
 from .library import Library
-from .prepare import Prepared, prepare
+from .prepare import Prepared, prepare, prepare_lazy
 from .results import DataInfo, Discovery
 from .select import (
     Candidate,
@@ -94,6 +96,10 @@ def find(
     holdout: str | None = None,
     preset: str | None = "auto",
     sel: dict[str, Any] | None = None,
+    memory: str | int | None = DEFAULT_MEMORY,
+    chunks: int | None = None,
+    scheduler: Any = None,
+    progress: bool = False,
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -167,15 +173,44 @@ def find(
         Dim -> the one value to take along it (an ensemble member, a level); passed to
         :func:`discover.io.load` and recorded, so that ``validate`` takes the same.
 
+    memory : str or int, optional
+        The memory budget (``"2GB"``, ``"500MB"`` or bytes; :func:`discover.lazy.parse_memory`).
+        Data whose in-memory path would need more (:data:`discover.lazy.BYTES_PER_VALUE` per
+        value) take the chunked path (:mod:`discover.builders.chunked`): opened lazily (a
+        path, a list of paths or a glob for many files), read in slabs of time steps, each
+        reduced at once to per-block factors; ``None`` never chunks.
+    chunks : int, optional
+        Time steps per chunk; giving it takes the chunked path whatever the size.
+    scheduler : optional
+        Run the chunks on ``dask.distributed``: a scheduler address
+        (``"tcp://host:8786"``), a ``LocalCluster`` or a ``Client``; default: dask's
+        local threads.
+    progress : bool
+        A progress bar over chunks.
+
     Returns
     -------
     Discovery
     """
     given = locals()
     settings = FindSettings(**{k: given[k] for k in FindSettings.names()}).check()
-    prepared = prepare(data, var, settings, time=time, coords=coords, time_unit=time_unit)
+    budget = None if memory is None else parse_memory(memory)
+    if chunks is not None and (type(chunks) is not int or chunks < 1):
+        raise DataError(f"chunks must be a whole number >= 1, not {chunks!r}", parameter="chunks")
+    if chunks is not None or needs_chunks(data, var, budget):
+        prepared = prepare_lazy(data, var, settings, time=time, time_unit=time_unit)
+        builder = ChunkedGridBuilder(
+            prepared.settings.method,
+            memory=budget or parse_memory(DEFAULT_MEMORY),
+            chunk=chunks,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    else:
+        prepared = prepare(data, var, settings, time=time, coords=coords, time_unit=time_unit)
+        builder = builder_for(prepared.settings.method)
     library = prepared.library()
-    built = builder_for(prepared.settings.method).build(prepared, library, prepared.settings)
+    built = builder.build(prepared, library, prepared.settings)
     fits = {f: fit_field(f, built, library, prepared) for f in library.fields}
     return _assemble(prepared, library, built, fits)
 
