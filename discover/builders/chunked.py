@@ -262,12 +262,17 @@ class ChunkedGridBuilder(Builder):
         client = client_for(self.scheduler)
         tasks = list(self._tasks(samples, spec, cores))
         if client is not None:
-            from dask.distributed import as_completed
+            from dask.distributed import Client, as_completed
 
-            for fut in as_completed(client.compute(tasks)):
-                acc = _merge(acc, fut.result())
-                fut.release()
-                bar.update()
+            try:
+                with client.as_current():
+                    for fut in as_completed(client.compute(tasks)):
+                        acc = _merge(acc, fut.result())
+                        fut.release()
+                        bar.update()
+            finally:
+                if not isinstance(self.scheduler, Client):
+                    client.close()
         else:
             width = min(4, os.cpu_count() or 1)
             for i in range(0, len(tasks), width):
