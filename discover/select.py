@@ -804,9 +804,10 @@ class BlockFactors:
     @staticmethod
     def merge(parts: Sequence[BlockFactors]) -> BlockFactors:
         """One set of factors of the union of the rows of ``parts`` (same units combined)."""
-        parts = [q for q in parts if len(q.n)]
-        if len(parts) == 1:
-            return parts[0]
+        full = [q for q in parts if len(q.n)]
+        if len(full) <= 1:
+            return full[0] if full else parts[0]
+        parts = full
         n_folds = parts[0].n_folds
         keys = np.concatenate([q.block * n_folds + q.fold for q in parts])
         R = np.concatenate([q.R for q in parts])
