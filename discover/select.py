@@ -439,10 +439,12 @@ def unit_stats(X: np.ndarray, y: np.ndarray, units: np.ndarray):
     labels, inv = np.unique(units, return_inverse=True)
     p = X.shape[1]
     R = np.zeros((labels.size, p + 1, p + 1))
-    n = np.zeros(labels.size)
+    order = np.argsort(inv, kind="stable")  # each unit's rows in their own order
+    ends = np.cumsum(np.bincount(inv, minlength=labels.size))
+    n = np.diff(ends, prepend=0).astype(float)
     for k in range(labels.size):
-        rows = inv == k
-        R[k], n[k] = triangular(X[rows], y[rows]), rows.sum()
+        rows = order[ends[k] - int(n[k]) : ends[k]]
+        R[k] = triangular(X[rows], y[rows])
     return labels, R, n
 
 

@@ -276,7 +276,9 @@ class ChunkedGridBuilder(Builder):
         else:
             width = min(4, os.cpu_count() or 1)
             for i in range(0, len(tasks), width):
-                for part in dask.compute(*tasks[i : i + width], scheduler="threads"):
+                for part in dask.compute(
+                    *tasks[i : i + width], scheduler=dask.config.get("scheduler", "threads")
+                ):
                     acc = _merge(acc, part)
                 bar.update(len(tasks[i : i + width]))
         bar.close()
