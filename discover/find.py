@@ -36,12 +36,13 @@ import xarray as xr
 
 from .builders import RegressionSystem, RegressionSystems, builder_for
 from .builders.chunked import ChunkedGridBuilder
+from .builders.chunked_weak import ChunkedWeakBuilder
 from .equation import Equation, TermEstimate
 from .errors import DataError
 from .io import Samples
 from .lazy import DEFAULT_MEMORY, needs_chunks, parse_memory
 from .library import Library
-from .prepare import Prepared, prepare, prepare_lazy
+from .prepare import NotChunkable, Prepared, prepare, prepare_lazy
 from .results import DataInfo, Discovery
 from .select import (
     Candidate,
@@ -197,9 +198,17 @@ def find(
     budget = None if memory is None else parse_memory(memory)
     if chunks is not None and (type(chunks) is not int or chunks < 1):
         raise DataError(f"chunks must be a whole number >= 1, not {chunks!r}", parameter="chunks")
+    prepared = None
     if chunks is not None or needs_chunks(data, var, budget):
-        prepared = prepare_lazy(data, var, settings, time=time, time_unit=time_unit)
-        builder = ChunkedGridBuilder(
+        try:
+            prepared = prepare_lazy(data, var, settings, time=time, time_unit=time_unit)
+        except NotChunkable as exc:
+            if chunks is not None:
+                raise
+            warnings.warn(f"{exc}; loading the data whole", UserWarning, stacklevel=2)
+    if prepared is not None:
+        chunked = ChunkedWeakBuilder if prepared.settings.method == "weak" else ChunkedGridBuilder
+        builder = chunked(
             prepared.settings.method,
             memory=budget or parse_memory(DEFAULT_MEMORY),
             chunk=chunks,
@@ -263,8 +272,9 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
     terms, uncertainty = _uncertainty(
         fit, system, fld, library.names, settings, backward=built.backward
     )
-    if built.debias is not None and fit.index == 0 and tables[0] is not None:
-        terms = _debias(built.debias, fld, tables[0], terms, library.names, uncertainty)
+    if built.debias is not None and fit.index == 0:
+        table = tables[0] if tables[0] is not None else (factors[0], None)
+        terms = _debias(built.debias, fld, table, terms, library.names, uncertainty)
     eq = Equation(
         library.time_derivative(fld).name,
         terms,

@@ -27,6 +27,7 @@ from .weakgrid import MIN_HALF as WEAK_MIN_HALF
 from .weather import transport_terms
 
 __all__ = [
+    "NotChunkable",
     "Prepared",
     "auto_method",
     "estimate_noise",
@@ -101,6 +102,10 @@ def prepare(data, var, settings: FindSettings, **read) -> Prepared:
     return out
 
 
+class NotChunkable(DataError):
+    """Settings or data the chunked path does not take (:func:`prepare_lazy`)."""
+
+
 #: time steps of the head that the chunked path estimates the noise and the preset on
 HEAD_STEPS = 64
 
@@ -117,7 +122,7 @@ def prepare_lazy(data, var, settings: FindSettings, *, time=None, time_unit="day
         raise DataError("no variable given; name the field with var=", parameter="var")
     for name in ("holdout", "units", "scale"):
         if getattr(settings, name):
-            raise DataError(
+            raise NotChunkable(
                 f"{name}= is not taken by the chunked path (data above the memory budget); "
                 "give a larger memory= (--memory) to load the data whole",
                 parameter=name,
@@ -130,13 +135,13 @@ def prepare_lazy(data, var, settings: FindSettings, *, time=None, time_unit="day
     head = load(samples.grid.isel(t=slice(0, HEAD_STEPS)).load(), list(samples.fields))
     preset, reason = choose_preset(head, settings.preset)
     if preset is not None:
-        raise DataError(
+        raise NotChunkable(
             f"the {preset} preset is not taken by the chunked path; give preset='none' "
             "(--preset none) or a larger memory= (--memory)",
             parameter="preset",
         )
     if _lazy_offsets(samples, settings.degree):
-        raise DataError(
+        raise NotChunkable(
             f"fields far from zero ({', '.join(_lazy_offsets(samples, settings.degree))}) are "
             "centred only in memory; centre them in the file, or give degree=1 or a larger "
             "memory= (--memory)"
@@ -146,10 +151,10 @@ def prepare_lazy(data, var, settings: FindSettings, *, time=None, time_unit="day
     s = settings
     if s.method == "auto":
         s = replace(s, method=auto_method(head, out.noise))
-    if s.method not in METHODS:
-        raise DataError(
-            f"the chunked path (data above the memory budget) takes the derivative methods "
-            f"{', '.join(METHODS)}, not method={s.method!r}; give one, or a larger memory=",
+    if s.method not in (*METHODS, "weak"):
+        raise NotChunkable(
+            f"the chunked path (data above the memory budget) takes weak and the derivative "
+            f"methods {', '.join(METHODS)}, not method={s.method!r}; give one, or a larger memory=",
             parameter="method",
         )
     out.settings = s

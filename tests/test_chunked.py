@@ -6,13 +6,13 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import discover.datasets
 import numpy as np
 import pytest
 import xarray as xr
 from discover.datasets import make_dataset
 from typer.testing import CliRunner
 
-import discover.datasets
 from discover import find
 from discover.builders.chunked import RowLayout, axis_edges
 from discover.cli import app
@@ -81,6 +81,42 @@ def test_chunked_fd_on_a_million_values_matches_in_memory():
     _same(a, b)
 
 
+def _same_main(a, b, rtol: float = 1e-8, floor: float = 1e-4) -> None:
+    """Same terms; coefficients above ``floor`` equal to ``rtol`` (the weak form keeps terms
+    of 1e-8 on clean data, whose round-off is relatively larger)."""
+    for ca, cb in zip(_coefs(a), _coefs(b), strict=True):
+        assert ca.keys() == cb.keys()
+        big = [k for k in ca if abs(ca[k]) > floor]
+        assert big
+        for k in big:
+            assert abs(ca[k] - cb[k]) <= rtol * abs(ca[k]), (k, ca[k], cb[k])
+
+
+@pytest.mark.parametrize(("seed", "noise", "chunk"), [(0, 0.0, 9), (1, 0.01, 14), (2, 0.02, 25)])
+def test_chunked_weak_gives_the_in_memory_equation(seed, noise, chunk):
+    ds = make_dataset("advection_diffusion_2d", nx=40, nt=51, noise=noise, seed=seed)
+    a = _quiet_find(ds, "u", method="weak", n_bootstrap=10, memory=None)
+    b = _quiet_find(ds, "u", method="weak", n_bootstrap=10, chunks=chunk)
+    assert b.diagnostics["u"]["chunked"]["n_chunks"] > 1
+    assert (
+        a.diagnostics["u"]["weak_grid"]["half_width"]
+        == b.diagnostics["u"]["weak_grid"]["half_width"]
+    )
+    _same_main(a, b)
+    if noise:
+        assert "noise_debiased" in b.diagnostics["u"]["uncertainty"]
+
+
+@pytest.mark.slow
+def test_chunked_weak_on_a_million_values_matches_in_memory():
+    ds = make_dataset("advection_diffusion_2d", nx=128, nt=61, noise=0.01, seed=4)
+    assert ds["u"].size > 0.99e6
+    a = _quiet_find(ds, "u", method="weak", n_bootstrap=0, memory=None)
+    b = _quiet_find(ds, "u", method="weak", n_bootstrap=0, memory="300MB")
+    assert b.diagnostics["u"]["chunked"]["n_chunks"] > 1
+    _same_main(a, b)
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> list[Path]:
     return write_large(tmp_path_factory.mktemp("large"), nt=30, nx=24, ny=20, n_files=3,
@@ -141,5 +177,5 @@ def test_chunked_path_refuses_what_needs_the_whole_data():
     ds = make_dataset("advection_diffusion_2d", nx=16, nt=21)
     with pytest.raises(DataError, match="holdout= is not taken by the chunked path"):
         find(ds, "u", chunks=5, holdout="last:20%")
-    with pytest.raises(DataError, match="chunked path .* takes the derivative methods"):
+    with pytest.raises(DataError, match=r"chunked path .* takes weak and the derivative"):
         find(ds, "u", chunks=5, method="neural")

@@ -241,16 +241,18 @@ class ChunkedGridBuilder(Builder):
         workers = 2 if self.scheduler is not None else min(4, os.cpu_count() or 1)
         return int(max(1, min(spec.axes[0].size, self.memory // (workers * per_step) - 2 * HALO)))
 
-    def _tasks(self, samples, spec, cores):
+    @staticmethod
+    def _tasks(samples, spec, cores, task, halo):
+        """One dask task per chunk: its slab with ``halo`` time steps each side."""
         import dask
 
         nt = spec.axes[0].size
         for a, b in cores:
-            lo, hi = max(0, a - HALO), min(nt, b + HALO)
+            lo, hi = max(0, a - halo), min(nt, b + halo)
             values = {f: samples.grid[f].data[lo:hi] for f in spec.fields}
-            yield dask.delayed(chunk_factors, pure=True)(values, lo, (a, b), spec)
+            yield dask.delayed(task, pure=True)(values, lo, (a, b), spec)
 
-    def _run(self, samples, spec, cores):
+    def _run(self, samples, spec, cores, task=chunk_factors, halo=HALO, merge=None):
         """Every chunk's factors, merged as they arrive (dask; a progress bar if asked)."""
         import dask
         from tqdm.auto import tqdm
@@ -259,15 +261,16 @@ class ChunkedGridBuilder(Builder):
 
         bar = tqdm(total=len(cores), unit="chunk", disable=not self.progress, desc="chunks")
         acc = None
+        merge = merge or _merge
         client = client_for(self.scheduler)
-        tasks = list(self._tasks(samples, spec, cores))
+        tasks = list(self._tasks(samples, spec, cores, task, halo))
         if client is not None:
             from dask.distributed import Client, as_completed
 
             try:
                 with client.as_current():
                     for fut in as_completed(client.compute(tasks)):
-                        acc = _merge(acc, fut.result())
+                        acc = merge(acc, fut.result())
                         fut.release()
                         bar.update()
             finally:
@@ -279,7 +282,7 @@ class ChunkedGridBuilder(Builder):
                 for part in dask.compute(
                     *tasks[i : i + width], scheduler=dask.config.get("scheduler", "threads")
                 ):
-                    acc = _merge(acc, part)
+                    acc = merge(acc, part)
                 bar.update(len(tasks[i : i + width]))
         bar.close()
         return acc
