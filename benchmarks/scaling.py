@@ -11,6 +11,8 @@ then runs each method in a fresh process and records its wall time and peak resi
     (2 GB): in memory below it, chunked above (:mod:`discover.builders.chunked`).
 ``fd_chunked``
     The same, chunked whatever the size (``--memory 200MB``).
+``weak``, ``weak_chunked``
+    The same with ``--method weak`` (:mod:`discover.builders.chunked_weak` when chunked).
 ``pysindy_fd``
     pysindy's PDE-FIND on the whole array in memory (:func:`benchmarks.methods.pysindy_fd`),
     only up to ``--pysindy-max`` values.
@@ -52,9 +54,10 @@ def _child(method: str, pattern: str) -> dict:
     else:
         from discover import find
 
-        memory = "200MB" if method == "fd_chunked" else "2GB"
-        r = find(pattern, "u", method="fd", n_bootstrap=0, max_order=2, memory=memory)
-        eq = str(r.equations[0])
+        memory = "200MB" if method.endswith("_chunked") else "2GB"
+        how = method.split("_")[0]
+        r = find(pattern, "u", method=how, n_bootstrap=0, max_order=2, memory=memory)
+        eq = str(r.equations[0]) + (" (chunked)" if "chunked" in r.diagnostics["u"] else "")
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"wall_s": wall, "peak_bytes": rss, "equation": eq}
@@ -78,10 +81,13 @@ def _write(values: int, root: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__)
     p.add_argument("--values", nargs="+", type=float, default=[1e6, 1e7])
-    p.add_argument("--methods", nargs="+", default=["fd", "fd_chunked", "pysindy_fd"])
+    p.add_argument(
+        "--methods", nargs="+", default=["fd", "fd_chunked", "weak_chunked", "pysindy_fd"]
+    )
     p.add_argument("--pysindy-max", type=float, default=1e6)
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/scaling"))
     p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "discover_scaling")
+    p.add_argument("--append", action="store_true", help="add to the table in --out")
     p.add_argument("--child", nargs=2, metavar=("METHOD", "GLOB"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -104,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
                    "us_per_value": 1e6 * out["wall_s"] / v}  # fmt: skip
             print(json.dumps(row), file=sys.stderr)
             rows.append(row)
+    if args.append and (args.out / "scaling.csv").exists():
+        with (args.out / "scaling.csv").open() as fh:
+            old = [{**r, "values": int(r["values"]), **{k: float(r[k]) for k in
+                    ("wall_s", "peak_bytes", "us_per_value")}} for r in csv.DictReader(fh)]  # fmt: skip
+        rows = old + rows
     _table(rows, args.out)
     return 0
 
