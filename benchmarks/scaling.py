@@ -112,11 +112,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
     if args.append and (args.out / "scaling.csv").exists():
         with (args.out / "scaling.csv").open() as fh:
-            old = [{**r, "values": int(r["values"]), **{k: float(r[k]) for k in
-                    ("wall_s", "peak_bytes", "us_per_value")}} for r in csv.DictReader(fh)]  # fmt: skip
+            old = [_parsed(r) for r in csv.DictReader(fh)]
         rows = old + rows
     _table(rows, args.out)
     return 0
+
+
+def _parsed(row: dict) -> dict:
+    nums = {k: float(row[k]) for k in ("wall_s", "peak_bytes", "us_per_value")}
+    return {**row, "values": int(row["values"]), **nums}
 
 
 def _table(rows: list[dict], out: Path) -> None:
