@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import glob
 import json
 import os
 import resource
@@ -48,7 +49,7 @@ def _child(method: str, pattern: str) -> dict:
 
         from .methods import pysindy_fd
 
-        ds = xr.open_mfdataset(sorted(Path().glob(pattern)) or pattern).load()
+        ds = xr.open_mfdataset(sorted(glob.glob(pattern))).load()
         found = pysindy_fd(ds, 2, TRUTH)["found"]
         eq = " + ".join(f"{c:.4g}*{k}" for k, c in found.items())
     else:

@@ -40,7 +40,7 @@ from .builders.chunked_weak import ChunkedWeakBuilder
 from .equation import Equation, TermEstimate
 from .errors import DataError
 from .io import Samples
-from .lazy import DEFAULT_MEMORY, needs_chunks, parse_memory
+from .lazy import DEFAULT_MEMORY, is_many, needs_chunks, open_lazy, parse_memory
 from .library import Library
 from .prepare import NotChunkable, Prepared, prepare, prepare_lazy
 from .results import DataInfo, Discovery
@@ -216,6 +216,8 @@ def find(
             progress=progress,
         )
     else:
+        if is_many(data):  # many files below the budget: read them whole
+            data = open_lazy(data).load()
         prepared = prepare(data, var, settings, time=time, coords=coords, time_unit=time_unit)
         builder = builder_for(prepared.settings.method)
     library = prepared.library()

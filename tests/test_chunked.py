@@ -132,6 +132,9 @@ def test_many_files_by_a_glob_give_the_in_memory_equation(files):
     assert "chunked" in b.diagnostics["u"]
     _same(a, b)
     assert b.data.file.endswith("u_*.nc")
+    c = _quiet_find([str(f) for f in files], "u", method="fd", n_bootstrap=0, memory=None)
+    assert "chunked" not in c.diagnostics["u"]  # below the budget: read whole
+    _same(a, c, rtol=1e-12)
 
 
 @pytest.mark.slow

@@ -239,7 +239,8 @@ class ChunkedGridBuilder(Builder):
         )
         per_step = per_point * int(np.prod([a.size for a in spec.axes[1:]]))
         workers = 2 if self.scheduler is not None else min(4, os.cpu_count() or 1)
-        return int(max(1, min(spec.axes[0].size, self.memory // (workers * per_step) - 2 * HALO)))
+        fit = self.memory // (workers * per_step) - 2 * HALO
+        return int(min(spec.axes[0].size, max(fit, 2 * HALO)))  # the halo at most half
 
     @staticmethod
     def _tasks(samples, spec, cores, task, halo):

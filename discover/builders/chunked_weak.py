@@ -269,7 +269,8 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
     def _weak_chunk_length(self, spec: WeakSpec) -> int:
         per_point = 8 * (4 * len(spec.parts) + 3 * len(spec.coords) + 8)
         per_step = per_point * int(np.prod([a.size for a in spec.axes[1:]]))
-        return int(max(1, min(spec.axes[0].size, self.memory // (2 * per_step) - 2 * spec.halo())))
+        fit = self.memory // (2 * per_step) - 2 * spec.halo()
+        return int(min(spec.axes[0].size, max(fit, 2 * spec.halo())))  # halo at most half
 
     def _half_widths(self, samples, p) -> tuple[list[int], list[int]]:
         """The corner rule (:func:`discover.weakgrid.choose_half_widths`) on the spectra of
