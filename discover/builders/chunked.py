@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 #: time steps read on either side of a chunk (the widest time stencil of a registered
 #: method: finite differences of accuracy ≤ 14, Savitzky–Golay's default window)
 HALO = 8
+#: share of the memory budget the chunks in flight take (the rest: Python, the libraries,
+#: the merged factors)
+CHUNK_SHARE = 0.6
 #: slab counts per coordinate of the folds' boxes and of the bootstrap's blocks
 FOLD_BLOCKS, BOOT_BLOCKS = 4, 8
 
@@ -239,7 +242,7 @@ class ChunkedGridBuilder(Builder):
         )
         per_step = per_point * int(np.prod([a.size for a in spec.axes[1:]]))
         workers = 2 if self.scheduler is not None else min(4, os.cpu_count() or 1)
-        fit = self.memory // (workers * per_step) - 2 * HALO
+        fit = int(CHUNK_SHARE * self.memory) // (workers * per_step) - 2 * HALO
         return int(min(spec.axes[0].size, max(fit, 2 * HALO)))  # the halo at most half
 
     @staticmethod
