@@ -145,7 +145,8 @@ class ChunkSpec:
         return [differentiate(samples, needed, method=self.method, **v) for v in self.variants]
 
     def tables(self, values, start: int, core: tuple[int, int]):
-        """Per variant, field -> (X, y) of the core's rows; and the rows (grid mask, index)."""
+        """Per variant (a generator, one design matrix at a time), field -> (X, y) of the
+        core's rows; and the rows (grid mask, index)."""
         feats = self.features(values, start)
         sl = slice(core[0] - start, core[1] - start)
         rows = np.ones((core[1] - core[0], *(a.size for a in self.axes[1:])), dtype=bool)
@@ -155,10 +156,10 @@ class ChunkSpec:
         index = np.nonzero(rows)
         index = (index[0] + core[0], *index[1:])
         at = {c: a[i] for c, a, i in zip(self.coords, self.axes, index, strict=True)}
-        out = [
+        out = (
             strong_tables(self.library, {**at, **{k: f[k].values[sl][rows] for k in f.data_vars}})
             for f in feats
-        ]
+        )
         return out, rows, index
 
 
@@ -166,10 +167,12 @@ def chunk_factors(values: dict[str, np.ndarray], start: int, core, spec: ChunkSp
     """Per variant, field -> :class:`BlockFactors` of the rows of one chunk."""
     tables, _, index = spec.tables(values, start, core)
     units = spec.layout.units(index)
-    return [
-        {f: BlockFactors.from_units(X, y, units, spec.layout.n_folds) for f, (X, y) in t.items()}
-        for t in tables
-    ]
+    n_folds = spec.layout.n_folds
+    out = []
+    for t in tables:  # one variant's design matrix at a time
+        out.append({f: BlockFactors.from_units(X, y, units, n_folds) for f, (X, y) in t.items()})
+        del t
+    return out
 
 
 def _merge(acc, part):
@@ -235,15 +238,26 @@ class ChunkedGridBuilder(Builder):
         )
 
     def _chunk_length(self, spec: ChunkSpec, samples) -> int:
-        """Time steps per chunk so that the chunks in flight fit in ``memory``."""
-        per_point = 8 * (
-            len(spec.variants) * (len(spec.library.derivatives_needed()) + len(spec.coords))
-            + 4 * (len(spec.library) + 1) * len(spec.fields)
+        """Time steps per chunk so that the chunks in flight fit in ``memory``: as many
+        chunks in flight (up to 4) as leave each at least twice the halo, else one."""
+        nd = len(spec.library.derivatives_needed())
+        per_point = 12 * (  # bytes, with a margin of 1.5
+            len(spec.variants) * (nd + len(spec.coords))
+            + nd
+            + 3 * (len(spec.library) + 1) * len(spec.fields)
         )
         per_step = per_point * int(np.prod([a.size for a in spec.axes[1:]]))
-        workers = 2 if self.scheduler is not None else min(4, os.cpu_count() or 1)
-        fit = int(CHUNK_SHARE * self.memory) // (workers * per_step) - 2 * HALO
-        return int(min(spec.axes[0].size, max(fit, 2 * HALO)))  # the halo at most half
+        return self._fit_steps(per_step, HALO, spec.axes[0].size)
+
+    def _fit_steps(self, per_step: int, halo: int, nt: int) -> int:
+        """Steps per chunk (and ``self.workers``, chunks in flight) for ``per_step`` bytes
+        a time step (halo included)."""
+        budget = int(CHUNK_SHARE * self.memory)
+        self.workers = 2 if self.scheduler is not None else min(4, os.cpu_count() or 1)
+        while self.workers > 1 and budget // (self.workers * per_step) < 4 * halo:
+            self.workers -= 1
+        fit = budget // (self.workers * per_step) - 2 * halo
+        return int(min(nt, max(1, fit)))
 
     @staticmethod
     def _tasks(samples, spec, cores, task, halo):
@@ -281,13 +295,13 @@ class ChunkedGridBuilder(Builder):
                 if not isinstance(self.scheduler, Client):
                     client.close()
         else:
-            width = min(4, os.cpu_count() or 1)
+            width = getattr(self, "workers", min(4, os.cpu_count() or 1))
+            local = dask.config.get("scheduler", "threads")  # "synchronous" to profile
             for i in range(0, len(tasks), width):
-                for part in dask.compute(
-                    *tasks[i : i + width], scheduler=dask.config.get("scheduler", "threads")
-                ):
+                batch = tasks[i : i + width]
+                for part in dask.compute(*batch, scheduler=local, num_workers=width):
                     acc = merge(acc, part)
-                bar.update(len(tasks[i : i + width]))
+                bar.update(len(batch))
         bar.close()
         return acc
 

@@ -43,7 +43,7 @@ from ..weakgrid import (
     line_spectra,
 )
 from .base import RegressionSystem, RegressionSystems, check_rows
-from .chunked import CHUNK_SHARE, ChunkedGridBuilder, RowLayout
+from .chunked import ChunkedGridBuilder, RowLayout
 
 __all__ = ["ChunkedWeakBuilder"]
 
@@ -267,10 +267,9 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
         )
 
     def _weak_chunk_length(self, spec: WeakSpec) -> int:
-        per_point = 8 * (4 * len(spec.parts) + 3 * len(spec.coords) + 8)
+        per_point = 12 * (4 * len(spec.parts) + 3 * len(spec.coords) + 8)
         per_step = per_point * int(np.prod([a.size for a in spec.axes[1:]]))
-        fit = int(CHUNK_SHARE * self.memory) // (2 * per_step) - 2 * spec.halo()
-        return int(min(spec.axes[0].size, max(fit, 2 * spec.halo())))  # halo at most half
+        return self._fit_steps(per_step, spec.halo(), spec.axes[0].size)
 
     def _half_widths(self, samples, p) -> tuple[list[int], list[int]]:
         """The corner rule (:func:`discover.weakgrid.choose_half_widths`) on the spectra of
