@@ -128,8 +128,7 @@ class ChunkSpec:
     library: Any
     layout: RowLayout
 
-    def features(self, values: dict[str, np.ndarray], start: int) -> list[xr.Dataset]:
-        """Every variant's derivatives of a slab of time steps starting at ``start``."""
+    def _samples(self, values: dict[str, np.ndarray], start: int) -> Samples:
         n = next(iter(values.values())).shape[0]
         axes = [self.axes[0][start : start + n], *self.axes[1:]]
         grid = xr.Dataset(
@@ -137,27 +136,45 @@ class ChunkSpec:
             coords=dict(zip(self.coords, axes, strict=True)),
         )
         d = len(self.coords)
-        samples = Samples(
+        return Samples(
             self.fields, self.coords, np.empty((0, d)), np.empty((0, len(self.fields))),
             "grid", grid,
         )  # fmt: skip
+
+    def features(self, values, start: int, core: tuple[int, int]) -> list[dict]:
+        """Every variant's derivatives on the core's time steps: those with a time order
+        from the whole slab (the halo), the others from the core alone."""
+        sl = slice(core[0] - start, core[1] - start)
         needed = self.library.derivatives_needed()
-        return [differentiate(samples, needed, method=self.method, **v) for v in self.variants]
+        timed = [d for d in needed if d.orders[0]]
+        flat = [d for d in needed if not d.orders[0]]
+        whole = self._samples(values, start) if timed else None
+        part = self._samples({f: v[sl] for f, v in values.items()}, core[0]) if flat else None
+        out = []
+        for v in self.variants:
+            feats = {}
+            if timed:
+                ds = differentiate(whole, timed, method=self.method, **v)
+                feats.update({k: ds[k].values[sl] for k in ds.data_vars})
+            if flat:
+                ds = differentiate(part, flat, method=self.method, **v)
+                feats.update({k: ds[k].values for k in ds.data_vars})
+            out.append(feats)
+        return out
 
     def tables(self, values, start: int, core: tuple[int, int]):
         """Per variant (a generator, one design matrix at a time), field -> (X, y) of the
         core's rows; and the rows (grid mask, index)."""
-        feats = self.features(values, start)
-        sl = slice(core[0] - start, core[1] - start)
+        feats = self.features(values, start, core)
         rows = np.ones((core[1] - core[0], *(a.size for a in self.axes[1:])), dtype=bool)
         for f in feats:
-            for name in f.data_vars:
-                rows &= np.isfinite(f[name].values[sl])
+            for arr in f.values():
+                rows &= np.isfinite(arr)
         index = np.nonzero(rows)
         index = (index[0] + core[0], *index[1:])
         at = {c: a[i] for c, a, i in zip(self.coords, self.axes, index, strict=True)}
         out = (
-            strong_tables(self.library, {**at, **{k: f[k].values[sl][rows] for k in f.data_vars}})
+            strong_tables(self.library, {**at, **{k: arr[rows] for k, arr in f.items()}})
             for f in feats
         )
         return out, rows, index
@@ -246,18 +263,24 @@ class ChunkedGridBuilder(Builder):
             + nd
             + 3 * (len(spec.library) + 1) * len(spec.fields)
         )
-        per_step = per_point * int(np.prod([a.size for a in spec.axes[1:]]))
-        return self._fit_steps(per_step, HALO, spec.axes[0].size)
+        points = int(np.prod([a.size for a in spec.axes[1:]]))
+        n_timed = sum(1 for d in spec.library.derivatives_needed() if d.orders[0])
+        halo = 12 * (len(spec.fields) + len(spec.variants) * n_timed) * points * 2 * HALO
+        return self._fit_steps(per_point * points, halo, spec.axes[0].size)
 
-    def _fit_steps(self, per_step: int, halo: int, nt: int) -> int:
+    def _fit_steps(self, per_step: int, halo_bytes: int, nt: int, least: int = 4) -> int:
         """Steps per chunk (and ``self.workers``, chunks in flight) for ``per_step`` bytes
-        a time step (halo included)."""
+        a core time step and ``halo_bytes`` a chunk's halo: fewer chunks in flight (down to
+        one) rather than fewer than ``least`` steps each."""
         budget = int(CHUNK_SHARE * self.memory)
         self.workers = 2 if self.scheduler is not None else min(4, os.cpu_count() or 1)
-        while self.workers > 1 and budget // (self.workers * per_step) < 4 * halo:
+
+        def fit() -> int:
+            return (budget // self.workers - halo_bytes) // per_step
+
+        while self.workers > 1 and fit() < least:
             self.workers -= 1
-        fit = budget // (self.workers * per_step) - 2 * halo
-        return int(min(nt, max(1, fit)))
+        return int(min(nt, max(1, fit())))
 
     @staticmethod
     def _tasks(samples, spec, cores, task, halo):

@@ -269,7 +269,8 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
     def _weak_chunk_length(self, spec: WeakSpec) -> int:
         per_point = 12 * (4 * len(spec.parts) + 3 * len(spec.coords) + 8)
         per_step = per_point * int(np.prod([a.size for a in spec.axes[1:]]))
-        return self._fit_steps(per_step, spec.halo(), spec.axes[0].size)
+        halo = per_step * 2 * spec.halo()  # the weak form works on the whole slab
+        return self._fit_steps(per_step, halo, spec.axes[0].size, least=2 * spec.halo())
 
     def _half_widths(self, samples, p) -> tuple[list[int], list[int]]:
         """The corner rule (:func:`discover.weakgrid.choose_half_widths`) on the spectra of
