@@ -28,7 +28,10 @@ import numpy as np
 import xarray as xr
 
 from .errors import DataError
-from .io import Samples, _find_time, _to_float_time, load, open_dataset, select
+from .io import Samples, load
+from .io.reading import find_time as _find_time
+from .io.reading import open_dataset, select
+from .io.reading import to_float_time as _to_float_time
 
 __all__ = [
     "BYTES_PER_VALUE",
