@@ -293,6 +293,20 @@ def find(
         typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
     ] = "adam",
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+    memory: Annotated[
+        str,
+        typer.Option(
+            help="Memory budget, e.g. 2GB: larger data are read in chunks of time steps "
+            "(a glob such as 'u_*.nc' reads many files)."
+        ),
+    ] = "2GB",
+    chunks: Annotated[
+        int | None, typer.Option(help="Time steps per chunk (takes the chunked path).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a dask.distributed scheduler to run the chunks on."),
+    ] = None,
 ) -> None:
     """Discover the PDE behind DATA and print it."""
     from .find import find as run_find
@@ -309,7 +323,7 @@ def find(
         _fail(f"--plot-path writes PNG; give a file ending in .png, not '{plot_path.name}'")
     result = _run(
         run_find,
-        data,
+        str(data) if any(ch in str(data) for ch in "*?[") else data,
         [v.strip() for v in var.split(",") if v.strip()],
         time=time,
         time_unit=time_unit,
@@ -330,6 +344,10 @@ def find(
         holdout=holdout,
         preset=preset,
         sel=_run(parse_sel, sel) or None,
+        memory=memory,
+        chunks=chunks,
+        scheduler=scheduler,
+        progress=sys.stderr.isatty(),
     )
     _print_result(result, path)
     _write_result(result, json_out, latex_out, plot_path, select=select, force=force)

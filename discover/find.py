@@ -35,20 +35,26 @@ import numpy as np
 import xarray as xr
 
 from .builders import RegressionSystem, RegressionSystems, builder_for
+from .builders.chunked import ChunkedGridBuilder
+from .builders.chunked_weak import ChunkedWeakBuilder
 from .equation import Equation, TermEstimate
 from .errors import DataError
 from .io import Samples
+from .lazy import DEFAULT_MEMORY, is_many, needs_chunks, open_lazy, parse_memory
 from .library import Library
-from .prepare import Prepared, prepare
+from .prepare import NotChunkable, Prepared, prepare, prepare_lazy
 from .results import DataInfo, Discovery
 from .select import (
     Candidate,
     CollinearityWarning,
     SparsityPath,
+    collinear_gram,
     collinear_terms,
     ensemble,
+    ensemble_factors,
     refit,
     sparsity_path,
+    sparsity_path_factors,
     triangular,
 )
 from .settings import FindSettings
@@ -91,6 +97,10 @@ def find(
     holdout: str | None = None,
     preset: str | None = "auto",
     sel: dict[str, Any] | None = None,
+    memory: str | int | None = DEFAULT_MEMORY,
+    chunks: int | None = None,
+    scheduler: Any = None,
+    progress: bool = False,
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -164,15 +174,54 @@ def find(
         Dim -> the one value to take along it (an ensemble member, a level); passed to
         :func:`discover.io.load` and recorded, so that ``validate`` takes the same.
 
+    memory : str or int, optional
+        The memory budget (``"2GB"``, ``"500MB"`` or bytes; :func:`discover.lazy.parse_memory`).
+        Data whose in-memory path would need more (:data:`discover.lazy.BYTES_PER_VALUE` per
+        value) take the chunked path (:mod:`discover.builders.chunked`): opened lazily (a
+        path, a list of paths or a glob for many files), read in slabs of time steps, each
+        reduced at once to per-block factors; ``None`` never chunks.
+    chunks : int, optional
+        Time steps per chunk; giving it takes the chunked path whatever the size.
+    scheduler : optional
+        Run the chunks on ``dask.distributed``: a scheduler address
+        (``"tcp://host:8786"``), a ``LocalCluster`` or a ``Client``; default: dask's
+        local threads.
+    progress : bool
+        A progress bar over chunks.
+
     Returns
     -------
     Discovery
     """
     given = locals()
     settings = FindSettings(**{k: given[k] for k in FindSettings.names()}).check()
-    prepared = prepare(data, var, settings, time=time, coords=coords, time_unit=time_unit)
+    budget = None if memory is None else parse_memory(memory)
+    if chunks is not None and (type(chunks) is not int or chunks < 1):
+        raise DataError(f"chunks must be a whole number >= 1, not {chunks!r}", parameter="chunks")
+    prepared = None
+    if chunks is not None or needs_chunks(data, var, budget):
+        try:
+            prepared = prepare_lazy(data, var, settings, time=time, time_unit=time_unit)
+        except NotChunkable as exc:
+            if chunks is not None:
+                raise
+            warnings.warn(f"{exc}; loading the data whole", UserWarning, stacklevel=2)
+    if prepared is not None:
+        chunked = ChunkedWeakBuilder if prepared.settings.method == "weak" else ChunkedGridBuilder
+        builder = chunked(
+            prepared.settings.method,
+            memory=budget or parse_memory(DEFAULT_MEMORY),
+            chunk=chunks,
+            scheduler=scheduler,
+            progress=progress,
+        )
+    else:
+        if is_many(data):  # many files below the budget: read them whole
+            data = open_lazy(data).load()
+        prepared = prepare(data, var, settings, time=time, coords=coords, time_unit=time_unit)
+        builder = builder_for(prepared.settings.method)
     library = prepared.library()
-    built = builder_for(prepared.settings.method).build(prepared, library, prepared.settings)
+    built = builder.build(prepared, library, prepared.settings)
     fits = {f: fit_field(f, built, library, prepared) for f in library.fields}
     return _assemble(prepared, library, built, fits)
 
@@ -206,11 +255,19 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
     """Select the model of one field: the path on every variant, the builder's pick among
     them, then intervals (:func:`_uncertainty`) and, for the weak form, the noise's bias."""
     settings = prepared.settings
-    tables = [s.tables[fld] for s in built.systems]
-    if not np.any(tables[0][1]):
+    tables = [s.tables.get(fld) for s in built.systems]
+    if built.systems[0].factors:  # rows reduced to factors by the builder
+        blocks = [s.factors[fld] for s in built.systems]
+        factors = [b.total() for b in blocks]
+        zero = not np.any(factors[0][:, -1])
+        groups = collinear_gram(factors[0], blocks[0].n_rows, library.names)
+    else:
+        zero = not np.any(tables[0][1])
+        groups = [] if zero else collinear_terms(tables[0][0], library.names)
+        factors = [triangular(X, y) for X, y in tables]
+    if zero:
         raise DataError(f"the time derivative of '{fld}' is zero everywhere; nothing to explain")
-    groups = _warn_collinear(fld, tables[0][0], library.names)
-    factors = [triangular(X, y) for X, y in tables]
+    _warn_collinear(fld, groups)
     fits = [_fit_variant(fld, built, k, factors, library, settings) for k in range(len(tables))]
     fit = fits[built.pick([f.cv for f in fits])]
     system = built.systems[fit.index]
@@ -218,7 +275,8 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
         fit, system, fld, library.names, settings, backward=built.backward
     )
     if built.debias is not None and fit.index == 0:
-        terms = _debias(built.debias, fld, tables[0], terms, library.names, uncertainty)
+        table = tables[0] if tables[0] is not None else (factors[0], None)
+        terms = _debias(built.debias, fld, table, terms, library.names, uncertainty)
     eq = Equation(
         library.time_derivative(fld).name,
         terms,
@@ -244,16 +302,12 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
 def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
     """The path of ``fld`` on variant ``k``, unstable models marked, and its pick."""
     system = built.systems[k]
-    X, y = system.tables[fld]
-    path = sparsity_path(
-        X,
-        y,
-        library.names,
-        folds=system.folds,
-        regressor=settings.regressor,
-        n_eff=system.n_eff[fld],
-        backward=built.backward,
-    )
+    options = dict(regressor=settings.regressor, n_eff=system.n_eff[fld], backward=built.backward)
+    if system.factors:
+        path = sparsity_path_factors(system.factors[fld], library.names, **options)
+    else:
+        X, y = system.tables[fld]
+        path = sparsity_path(X, y, library.names, folds=system.folds, **options)
     stable = _stability_check(factors, k)
     path.mark_unstable({c.support for c in path.candidates if not stable(c.support)})
     best = path.best(settings.select)
@@ -261,9 +315,8 @@ def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
     return VariantFit(k, path, best, stable, factors)
 
 
-def _warn_collinear(fld: str, X: np.ndarray, names: list[str]) -> list[tuple[str, ...]]:
-    """Warn of terms that are zero or nearly collinear on the data; return their groups."""
-    groups = collinear_terms(X, names)
+def _warn_collinear(fld: str, groups: list[tuple[str, ...]]) -> None:
+    """Warn of terms that are zero or nearly collinear on the data."""
     for g in groups:
         what = (
             f"term {g[0]} is zero on the data"
@@ -276,7 +329,6 @@ def _warn_collinear(fld: str, X: np.ndarray, names: list[str]) -> list[tuple[str
             CollinearityWarning,
             stacklevel=4,
         )
-    return groups
 
 
 def _uncertainty(
@@ -331,13 +383,7 @@ def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, setti
     coefficients, bootstrap standard errors and inclusion, and the report."""
     idx = list(fit.best.support)
     coef = fit.best.coef[idx]
-    X, y = system.tables[fld]
-    ens = ensemble(
-        X,
-        y,
-        names,
-        points=system.points,
-        folds=system.folds,
+    options = dict(
         support=idx,
         criterion=settings.select,
         regressor=settings.regressor,
@@ -348,6 +394,11 @@ def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, setti
         seed=settings.seed,
         backward=backward,
     )
+    if system.factors:  # chunked data: per-(block, fold) factors instead of rows
+        ens = ensemble_factors(system.factors[fld], names, **options)
+    else:
+        X, y = system.tables[fld]
+        ens = ensemble(X, y, names, points=system.points, folds=system.folds, **options)
     se_b, inclusion = ens.coef_se, ens.inclusion
     report = {
         "method": "block bootstrap of the selection",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from .builders import builder_for
 from .differentiate import is_uniform
@@ -25,7 +26,15 @@ from .settings import FindSettings
 from .weakgrid import MIN_HALF as WEAK_MIN_HALF
 from .weather import transport_terms
 
-__all__ = ["Prepared", "auto_method", "estimate_noise", "prepare", "station_support"]
+__all__ = [
+    "NotChunkable",
+    "Prepared",
+    "auto_method",
+    "estimate_noise",
+    "prepare",
+    "prepare_lazy",
+    "station_support",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +99,78 @@ def prepare(data, var, settings: FindSettings, **read) -> Prepared:
             parameter="method",
         )
     out.settings = s
+    return out
+
+
+class NotChunkable(DataError):
+    """Settings or data the chunked path does not take (:func:`prepare_lazy`)."""
+
+
+#: time steps of the head that the chunked path estimates the noise and the preset on
+HEAD_STEPS = 64
+
+
+def prepare_lazy(data, var, settings: FindSettings, *, time=None, time_unit="days") -> Prepared:
+    """:func:`prepare` for the chunked path: the data opened lazily
+    (:func:`discover.lazy.lazy_samples`); the noise estimated on the first
+    :data:`HEAD_STEPS` time steps; settings that need the whole data in memory (a hold-out,
+    a declared transform, a preset, centring) refused in one line."""
+    from .differentiate import METHODS
+    from .lazy import lazy_samples, open_lazy
+
+    if var is None:
+        raise DataError("no variable given; name the field with var=", parameter="var")
+    for name in ("holdout", "units", "scale"):
+        if getattr(settings, name):
+            raise NotChunkable(
+                f"{name}= is not taken by the chunked path (data above the memory budget); "
+                "give a larger memory= (--memory) to load the data whole",
+                parameter=name,
+            )
+    if isinstance(data, xr.DataArray):
+        data = data.to_dataset(name=data.name or "u")
+    ds = data if isinstance(data, xr.Dataset) else open_lazy(data)
+    source = None if isinstance(data, xr.Dataset) else str(data)
+    samples = lazy_samples(ds, var, time=time, time_unit=time_unit, sel=settings.sel, source=source)
+    head = load(samples.grid.isel(t=slice(0, HEAD_STEPS)).load(), list(samples.fields))
+    preset, reason = choose_preset(head, settings.preset)
+    if preset is not None:
+        raise NotChunkable(
+            f"the {preset} preset is not taken by the chunked path; give preset='none' "
+            "(--preset none) or a larger memory= (--memory)",
+            parameter="preset",
+        )
+    if _lazy_offsets(samples, settings.degree):
+        raise NotChunkable(
+            f"fields far from zero ({', '.join(_lazy_offsets(samples, settings.degree))}) are "
+            "centred only in memory; centre them in the file, or give degree=1 or a larger "
+            "memory= (--memory)"
+        )
+    out = Prepared(samples, settings, preset=None, preset_reason=reason)
+    out.noise = estimate_noise(head)
+    s = settings
+    if s.method == "auto":
+        s = replace(s, method=auto_method(head, out.noise))
+    if s.method not in (*METHODS, "weak"):
+        raise NotChunkable(
+            f"the chunked path (data above the memory budget) takes weak and the derivative "
+            f"methods {', '.join(METHODS)}, not method={s.method!r}; give one, or a larger memory=",
+            parameter="method",
+        )
+    out.settings = s
+    return out
+
+
+def _lazy_offsets(samples: Samples, degree: int) -> list[str]:
+    """Fields whose mean is far from zero (:func:`_centring`), by one lazy pass."""
+    if degree < 2:
+        return []
+    out = []
+    for f in samples.fields:
+        v = samples.grid[f]
+        m, s = float(v.mean()), float(v.std())
+        if s > 0 and abs(m) > OFFSET_RATIO * s:
+            out.append(f)
     return out
 
 

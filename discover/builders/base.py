@@ -15,6 +15,7 @@ from ..registry import Registry
 if TYPE_CHECKING:
     from ..library import Library
     from ..prepare import Prepared
+    from ..select import BlockFactors
     from ..settings import FindSettings
 
 __all__ = [
@@ -44,6 +45,10 @@ class RegressionSystem:
         Each row's cross-validation fold (space–time blocks).
     n_eff : dict
         Field -> the effective number of independent rows (AIC/BIC), or None for all rows.
+    factors : dict, optional
+        Field -> :class:`~discover.select.BlockFactors`: the system reduced to per-(block,
+        fold) triangular factors, from builders that never hold the rows (``tables``,
+        ``points`` and ``folds`` are then empty); the selection then works on them.
     """
 
     variant: dict[str, Any]
@@ -51,6 +56,13 @@ class RegressionSystem:
     points: np.ndarray
     folds: np.ndarray
     n_eff: dict[str, float | None]
+    factors: dict[str, BlockFactors] | None = None
+
+    @property
+    def n_rows(self) -> int:
+        if self.factors:
+            return next(iter(self.factors.values())).n_rows
+        return len(self.points)
 
 
 @dataclass
@@ -84,7 +96,7 @@ class RegressionSystems:
 
     @property
     def n_rows(self) -> int:
-        return len(self.systems[0].points)
+        return self.systems[0].n_rows
 
 
 class Builder:
