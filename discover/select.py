@@ -303,20 +303,19 @@ def one_standard_error(pool: list[Candidate], path: SparsityPath) -> Candidate:
     return min(near, key=lambda c: (c.n_terms, c.cv))
 
 
-@CRITERIA.register("cv")
-def cross_validation(pool: list[Candidate], path: SparsityPath) -> Candidate:
-    """The lowest cross-validated error."""
-    return min(pool, key=lambda c: (c.cv, c.n_terms))
+def lowest(score: str) -> Callable[[list[Candidate], SparsityPath], Candidate]:
+    """The criterion that picks the candidate with the lowest ``score`` (a
+    :class:`Candidate` attribute), the sparser on a tie."""
+
+    def pick(pool: list[Candidate], path: SparsityPath) -> Candidate:
+        return min(pool, key=lambda c: (getattr(c, score), c.n_terms))
+
+    pick.__doc__ = f"The lowest {score}."
+    return pick
 
 
-@CRITERIA.register("bic")
-def bic(pool: list[Candidate], path: SparsityPath) -> Candidate:
-    return min(pool, key=lambda c: (c.bic, c.n_terms))
-
-
-@CRITERIA.register("aic")
-def aic(pool: list[Candidate], path: SparsityPath) -> Candidate:
-    return min(pool, key=lambda c: (c.aic, c.n_terms))
+for _score in ("cv", "bic", "aic"):  # cross-validated error, then the information criteria
+    CRITERIA.register(_score, lowest(_score))
 
 
 @CRITERIA.register("knee")
