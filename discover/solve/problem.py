@@ -148,8 +148,29 @@ class Box(_Domain):
         return p
 
 
+class _Round(_Domain):
+    """What a disk and a ball share: a ``center`` and a ``radius``."""
+
+    center: tuple[float, ...]
+    radius: float
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        c = np.asarray(self.center, float)
+        return c - self.radius, c + self.radius
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        return np.sum((points - np.asarray(self.center)) ** 2, axis=1) <= self.radius**2
+
+    def distance(self, x: torch.Tensor) -> torch.Tensor:
+        """``1 - |x - c|² / r²``: 1 at the centre, 0 on the sphere."""
+        import torch
+
+        c = torch.as_tensor(self.center, dtype=x.dtype)
+        return 1 - torch.sum((x - c) ** 2, dim=1, keepdim=True) / self.radius**2
+
+
 @dataclass(frozen=True)
-class Disk(_Domain):
+class Disk(_Round):
     """A disk of ``radius`` around ``center`` in the plane of ``names``."""
 
     center: tuple[float, float] = (0.0, 0.0)
@@ -162,19 +183,6 @@ class Disk(_Domain):
         if len(self.names) != 2:
             raise ValueError(f"a disk lies in a plane: give two coordinate names, not {self.names}")
 
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        c = np.asarray(self.center, float)
-        return c - self.radius, c + self.radius
-
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        return np.sum((points - np.asarray(self.center)) ** 2, axis=1) <= self.radius**2
-
-    def distance(self, x: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        c = torch.as_tensor(self.center, dtype=x.dtype)
-        return 1 - torch.sum((x - c) ** 2, dim=1, keepdim=True) / self.radius**2
-
     def boundary_points(self, n: int, rng: np.random.Generator) -> np.ndarray:
         a = rng.uniform(0, 2 * np.pi, n)
         return np.asarray(self.center) + self.radius * np.stack([np.cos(a), np.sin(a)], axis=1)
@@ -184,7 +192,7 @@ _BALL_NAMES = ("x", "y", "z", "w", "v", "s")
 
 
 @dataclass(frozen=True, init=False)
-class Ball(_Domain):
+class Ball(_Round):
     """A ball of ``radius`` around ``center`` in ``dim`` dimensions (a disk when ``dim=2``).
 
     Coordinates are named ``x, y, z, w, v, s`` (``x1 … xd`` above six) unless ``names``
@@ -231,20 +239,6 @@ class Ball(_Domain):
         object.__setattr__(self, "center", c)
         object.__setattr__(self, "radius", r)
         object.__setattr__(self, "names", tuple(str(n) for n in names))
-
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        c = np.asarray(self.center, float)
-        return c - self.radius, c + self.radius
-
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        return np.sum((points - np.asarray(self.center)) ** 2, axis=1) <= self.radius**2
-
-    def distance(self, x: torch.Tensor) -> torch.Tensor:
-        """``1 - |x - c|² / r²``: 1 at the centre, 0 on the sphere."""
-        import torch
-
-        c = torch.as_tensor(self.center, dtype=x.dtype)
-        return 1 - torch.sum((x - c) ** 2, dim=1, keepdim=True) / self.radius**2
 
     def _directions(self, n: int, rng: np.random.Generator) -> np.ndarray:
         v = rng.standard_normal((n, self.dim))
