@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import sympy as sp
 import xarray as xr
+from cli_run import one_error_line, run
 from discover.datasets import make_dataset
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from discover.cli import _replace_atomically, app
+from discover.cli import _replace_atomically
 from discover.equation import Equation
 from discover.errors import DataError, ExpressionError
 from discover.io import load
@@ -28,21 +28,6 @@ from discover.library import Library
 from discover.parsing import parse_equation, parse_expr
 from discover.prepare import station_support
 from discover.solve.problem import parse_equations
-
-runner = CliRunner()
-
-
-def run(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_error_line(res, code: int = 2) -> str:
-    """The run ended with ``code`` and exactly one line on stderr, no traceback."""
-    assert res.exit_code == code, res.output
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.output and "Traceback" not in res.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

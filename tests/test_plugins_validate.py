@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from cli_run import one_error_line, run
 from discover.datasets import make_dataset
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import discover
-from discover.cli import app
 from discover.equation import Equation
 from discover.errors import DataError, UnknownNameError
 from discover.io import LAYOUTS, Transform, load
@@ -27,21 +26,7 @@ from discover.results import DataInfo, Discovery
 from discover.solve import SOLVERS, Solution, Solver, get_solver, solve_from_data
 from discover.validate import BASELINES, Baseline, validate
 
-runner = CliRunner()
 ROOT = Path(__file__).parents[1]
-
-
-def run(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_error_line(res, code: int = 2) -> str:
-    """The run ended with ``code`` and exactly one line on stderr, no traceback."""
-    assert res.exit_code == code, res.output
-    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
