@@ -140,9 +140,10 @@ def prepare_lazy(data, var, settings: FindSettings, *, time=None, time_unit="day
             "(--preset none) or a larger memory= (--memory)",
             parameter="preset",
         )
-    if _lazy_offsets(samples, settings.degree):
+    offsets = _lazy_offsets(samples, settings.degree)
+    if offsets:
         raise NotChunkable(
-            f"fields far from zero ({', '.join(_lazy_offsets(samples, settings.degree))}) are "
+            f"fields far from zero ({', '.join(offsets)}) are "
             "centred only in memory; centre them in the file, or give degree=1 or a larger "
             "memory= (--memory)"
         )
