@@ -229,9 +229,7 @@ def find(
     time: Annotated[str | None, typer.Option(help="Name of the time coordinate.")] = None,
     max_order: Annotated[int, typer.Option(help="Highest spatial derivative order.")] = 3,
     degree: Annotated[int, typer.Option(help="Highest polynomial degree of the fields.")] = 2,
-    method: Annotated[
-        str, typer.Option(help=f"Derivatives: {_names(methods())}.")
-    ] = "auto",
+    method: Annotated[str, typer.Option(help=f"Derivatives: {_names(methods())}.")] = "auto",
     accuracy: Annotated[
         str, typer.Option(help="Finite-difference accuracy: auto or an even number.")
     ] = "auto",
