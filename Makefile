@@ -23,6 +23,9 @@ demo: $(STAMP)
 	$(BIN)/discover find $(DEMO)/burgers.nc --var u --holdout last:20% --json $(DEMO)/burgers.json --latex $(DEMO)/burgers.tex --force
 	@echo "--- $(DEMO)/burgers.tex"; cat $(DEMO)/burgers.tex
 	$(BIN)/discover validate $(DEMO)/burgers.json $(DEMO)/burgers.nc --plot $(DEMO)/validation.png --force
+	$(BIN)/python -m discover.datasets sample smhi_45towns $(DEMO)/towns.nc --force
+	$(BIN)/discover find $(DEMO)/towns.nc --var T --holdout last:20%,stations:9 --bootstrap 20 --json $(DEMO)/towns.json --latex $(DEMO)/towns.tex --force
+	@echo "--- $(DEMO)/towns.tex"; cat $(DEMO)/towns.tex
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

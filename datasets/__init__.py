@@ -1,4 +1,5 @@
-"""The project's own benchmark data: generators of known PDEs and loaders of real data.
+"""The project's own benchmark data: generators of known PDEs, loaders of real data, and small
+samples of real data shipped with the package (:func:`open_sample`).
 
 In the repository this is the top-level folder ``datasets/``; it installs as
 ``discover.datasets``.
@@ -11,13 +12,18 @@ In the repository this is the top-level folder ``datasets/``; it installs as
 
 from .generators import GENERATORS, Problem, generate, make_dataset
 from .pdefind import PDEFIND, load_pdefind, shared_data_dir
+from .samples import SAMPLES, open_sample, sample_path, write_sample
 
 __all__ = [
     "GENERATORS",
     "PDEFIND",
+    "SAMPLES",
     "Problem",
     "generate",
     "load_pdefind",
     "make_dataset",
+    "open_sample",
+    "sample_path",
     "shared_data_dir",
+    "write_sample",
 ]

@@ -27,8 +27,12 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort
 
 from ._version import __version__
-from .io import parse_sel
-from .neural.optimizers import check_optimizer
+from .builders import methods
+from .io import LAYOUTS, parse_sel
+from .regress import REGRESSORS
+from .select import CRITERIA
+from .solve import SOLVERS
+from .validate.baselines import BASELINES
 
 #: exit status of a user mistake and of an interrupt (128 + SIGINT)
 USAGE_STATUS, INTERRUPT_STATUS = 2, 130
@@ -92,6 +96,13 @@ logger = logging.getLogger("discover")
 
 class UsageError(Exception):
     """A user mistake found by the CLI itself."""
+
+
+def check_optimizer(name: str) -> str:
+    """``name`` if it is an optimizer of the neural training (imports torch on first use)."""
+    from .neural.optimizers import check_optimizer as check
+
+    return check(name)
 
 
 def _fail(message: str) -> NoReturn:
@@ -188,7 +199,7 @@ def _parameters() -> set[str]:
         for cmd in group.commands.values()
         for p in cmd.params
         if getattr(p, "param_type_name", "") == "option" and p.name
-    } | {"n_bootstrap", "include_constant"}
+    } | {"n_bootstrap", "include_constant", "baselines"}
 
 
 def _run(fn, *args, **kwargs):
@@ -205,6 +216,12 @@ def _run(fn, *args, **kwargs):
         _fail(f"no such file: '{exc.filename or exc}'")
 
 
+def _names(names) -> str:
+    """``a, b or c`` for a help text: a registry's names, or the names given."""
+    names = list(getattr(names, "names", names))
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 @app.command()
 def find(
     data: Annotated[Path, typer.Argument(help="netCDF file of the measured field(s).")],
@@ -213,7 +230,7 @@ def find(
     max_order: Annotated[int, typer.Option(help="Highest spatial derivative order.")] = 3,
     degree: Annotated[int, typer.Option(help="Highest polynomial degree of the fields.")] = 2,
     method: Annotated[
-        str, typer.Option(help="Derivatives: auto, weak, neural, fd, savgol or spectral.")
+        str, typer.Option(help=f"Derivatives: {_names(methods())}.")
     ] = "auto",
     accuracy: Annotated[
         str, typer.Option(help="Finite-difference accuracy: auto or an even number.")
@@ -222,10 +239,10 @@ def find(
         str, typer.Option(help="Neural method's regression: weak (test functions) or strong.")
     ] = "weak",
     select: Annotated[
-        str, typer.Option(help="Selection criterion: 1se, cv, bic, aic or knee.")
+        str, typer.Option(help=f"Selection criterion: {_names(CRITERIA.names)}.")
     ] = "1se",
     regressor: Annotated[
-        str, typer.Option(help="Sparse regressor of the path: stlsq, sr3 or lasso.")
+        str, typer.Option(help=f"Sparse regressor of the path: {_names(REGRESSORS.names)}.")
     ] = "stlsq",
     bootstrap: Annotated[
         int, typer.Option(help="Block-bootstrap resamples for inclusion and intervals (0: none).")
@@ -276,12 +293,27 @@ def find(
         typer.Option(help="Neural training's first phase: adam, lbfgs, entropy-sgd or langevin."),
     ] = "adam",
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
+    memory: Annotated[
+        str,
+        typer.Option(
+            help="Memory budget, e.g. 2GB: larger data are read in chunks of time steps "
+            "(a glob such as 'u_*.nc' reads many files)."
+        ),
+    ] = "2GB",
+    chunks: Annotated[
+        int | None, typer.Option(help="Time steps per chunk (takes the chunked path).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a dask.distributed scheduler to run the chunks on."),
+    ] = None,
 ) -> None:
     """Discover the PDE behind DATA and print it."""
     from .find import find as run_find
 
     _setup_logging(verbose)
-    _run(check_optimizer, optimizer)
+    if optimizer != "adam":  # the default needs no check (and no torch for --method fd)
+        _run(check_optimizer, optimizer)
     outputs = [o for o in (json_out, latex_out, plot_path) if o is not None]
     for out in outputs:
         _run(_check_output, out, force, [data])
@@ -289,31 +321,14 @@ def find(
         _fail("--json, --latex and --plot-path name the same file; give different paths")
     if plot_path is not None and plot_path.suffix.lower() != ".png":
         _fail(f"--plot-path writes PNG; give a file ending in .png, not '{plot_path.name}'")
-    acc: int | str = accuracy
-    if accuracy != "auto":
-        try:
-            acc = int(accuracy)
-        except ValueError:
-            _fail(f"--accuracy must be 'auto' or an even whole number, not '{accuracy}'")
-        if acc < 2 or acc % 2:
-            _fail(f"--accuracy must be 'auto' or an even number >= 2 (2, 4, 6), not {accuracy}")
-    names = [v.strip() for v in var.split(",") if v.strip()]
-    declared: dict[str, str] = {}
-    for item in (units or "").split(","):
-        if not item.strip():
-            continue
-        sym, sep, unit = item.partition("=")
-        if not sep or not sym.strip() or not unit.strip():
-            _fail(f"--units takes SYMBOL=UNIT pairs separated by commas, not '{item}'")
-        declared[sym.strip()] = unit.strip()
     result = _run(
         run_find,
-        data,
-        names,
+        str(data) if any(ch in str(data) for ch in "*?[") else data,
+        [v.strip() for v in var.split(",") if v.strip()],
         time=time,
         time_unit=time_unit,
         method=method,
-        accuracy=acc,
+        accuracy=_accuracy(accuracy),
         form=form,
         max_order=max_order,
         degree=degree,
@@ -323,13 +338,50 @@ def find(
         regressor=regressor,
         n_bootstrap=bootstrap,
         library_fraction=library_fraction,
-        units=declared or None,
+        units=_declared_units(units),
         seed=seed,
         neural={"progress": sys.stderr.isatty(), "optimizer": optimizer},
         holdout=holdout,
         preset=preset,
         sel=_run(parse_sel, sel) or None,
+        memory=memory,
+        chunks=chunks,
+        scheduler=scheduler,
+        progress=sys.stderr.isatty(),
     )
+    _print_result(result, path)
+    _write_result(result, json_out, latex_out, plot_path, select=select, force=force)
+
+
+def _accuracy(accuracy: str) -> int | str:
+    """``--accuracy``: "auto" or an even whole number >= 2."""
+    if accuracy == "auto":
+        return accuracy
+    try:
+        acc = int(accuracy)
+    except ValueError:
+        _fail(f"--accuracy must be 'auto' or an even whole number, not '{accuracy}'")
+    if acc < 2 or acc % 2:
+        _fail(f"--accuracy must be 'auto' or an even number >= 2 (2, 4, 6), not {accuracy}")
+    return acc
+
+
+def _declared_units(units: str | None) -> dict[str, str] | None:
+    """``--units x=km,t=days`` as a dict (None when not given)."""
+    declared: dict[str, str] = {}
+    for item in (units or "").split(","):
+        if not item.strip():
+            continue
+        sym, sep, unit = item.partition("=")
+        if not sep or not sym.strip() or not unit.strip():
+            _fail(f"--units takes SYMBOL=UNIT pairs separated by commas, not '{item}'")
+        declared[sym.strip()] = unit.strip()
+    return declared or None
+
+
+def _print_result(result, path: bool) -> None:
+    """The preset line, each equation's summary, the equations in the data's own units and
+    (``--path``) the sparsity paths."""
     if result.settings.get("preset"):
         why = result.settings.get("preset_reason", "")
         off = "; --preset none turns it off" if why.startswith("auto") else ""
@@ -351,6 +403,10 @@ def find(
                     f"{row['cv_se']:>6.2f}  {'yes' if row['stable'] else 'no ':>6}  "
                     + " + ".join(row["terms"])
                 )
+
+
+def _write_result(result, json_out, latex_out, plot_path, *, select: str, force: bool) -> None:
+    """The outputs asked for: JSON, LaTeX, the plot of the sparsity path."""
     if json_out is not None:
         doc = result.to_dict()
         doc["settings"]["command"] = "discover find"
@@ -404,7 +460,7 @@ def validate(
     var: Annotated[
         str | None, typer.Option("--var", "-v", help="Field variable(s); the result's by default.")
     ] = None,
-    solver: Annotated[str, typer.Option(help="Solver: classical or neural.")] = "classical",
+    solver: Annotated[str, typer.Option(help=f"Solver: {_names(SOLVERS)}.")] = "classical",
     holdout: Annotated[
         str | None,
         typer.Option(
@@ -424,7 +480,10 @@ def validate(
     ] = "adam",
     baseline: Annotated[
         list[str] | None,
-        typer.Option(help="Extra baseline, repeatable: neural-scheme (a trained ResNet scheme)."),
+        typer.Option(
+            help="Extra baseline, repeatable (persistence, trend and climatology always run): "
+            f"{_names(BASELINES)}."
+        ),
     ] = None,
     leads: Annotated[
         str | None,
@@ -440,15 +499,16 @@ def validate(
         str | None,
         typer.Option(help="Take one value along a dim, e.g. number=0 (an ensemble member)."),
     ] = None,
+    layout: Annotated[str, typer.Option(help=f"How DATA is laid out: {_names(LAYOUTS)}.")] = "auto",
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
 ) -> None:
     """Re-solve the discovered equation over held-out data; compare with baselines."""
-    from .validate import parse_leads
     from .validate import validate as run_validate
 
     _setup_logging(verbose)
-    _run(check_optimizer, optimizer)
+    if solver == "neural" or optimizer != "adam":
+        _run(check_optimizer, optimizer)
     outputs = [o for o in (json_out, plot) if o is not None]
     for out in outputs:
         _run(_check_output, out, force, [data, result])
@@ -468,7 +528,17 @@ def validate(
         solver_options=_solver_options(solver, steps, optimizer),
         sel=_run(parse_sel, sel) or None,
         baselines=tuple(baseline or ()),
+        layout=layout,
     )
+    _report_validation(v, leads, json_out, plot, force)
+
+
+def _report_validation(
+    v, leads: str | None, json_out: Path | None, plot: Path | None, force: bool
+) -> None:
+    """Print the validation (and the RMSE at ``leads``); write its JSON and plot."""
+    from .validate import parse_leads
+
     typer.echo(str(v))
     doc = v.to_dict()
     if leads:
@@ -513,7 +583,7 @@ def solve(
         float | None, typer.Option(help="Start time (a time of --init); its first by default.")
     ] = None,
     n_times: Annotated[int, typer.Option(help="Output times from start to end.")] = 51,
-    solver: Annotated[str, typer.Option(help="Solver: classical or neural.")] = "classical",
+    solver: Annotated[str, typer.Option(help=f"Solver: {_names(SOLVERS)}.")] = "classical",
     periodic: Annotated[
         str, typer.Option(help="Sides that wrap around: auto, none or names (x,y).")
     ] = "auto",
@@ -551,10 +621,11 @@ def solve(
 ) -> None:
     """Solve EQUATION from the state in --init up to --t-end, or a steady equation of the
     Hessian (det(hessian(u)) = f) on --domain with --dirichlet values; write netCDF."""
-    from .validate import solve_from_data
+    from .solve import solve_from_data
 
     _setup_logging(verbose)
-    _run(check_optimizer, optimizer)
+    if solver == "neural" or optimizer != "adam" or domain is not None:
+        _run(check_optimizer, optimizer)
     if domain is not None:
         _solve_steady(equation, domain, dirichlet, out, network, hull, n_grid, steps, force)
         return

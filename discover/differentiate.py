@@ -2,7 +2,7 @@
 
 :func:`differentiate` takes :class:`~discover.io.Samples` and the derivatives a library needs
 and returns an :class:`xarray.Dataset` of features (``u``, ``u_t``, ``u_x``, ``u_xx`` …).
-Methods are looked up by name in :data:`METHODS`:
+Methods are looked up by name in :data:`METHODS` (a :class:`DerivativeMethod` each):
 
 ``fd``
     Finite differences on the grid, any derivative order, any spacing (Fornberg's weights on
@@ -30,16 +30,19 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .io import DataError, Samples
 from .library import Derivative
+from .registry import Registry
 
 __all__ = [
     "METHODS",
+    "DerivativeMethod",
     "differentiate",
     "fd_weights",
     "finite_difference",
@@ -166,32 +169,62 @@ def spectral(f: np.ndarray, x: np.ndarray, order: int, *, axis: int = -1) -> np.
     return np.moveaxis(np.fft.irfft(np.fft.rfft(f, axis=-1) * mult, n=n, axis=-1), -1, axis)
 
 
-Differentiator = Callable[..., np.ndarray]
+class DerivativeMethod:
+    """The protocol of a derivative method for gridded data.
+
+    ``apply`` differentiates an array along one axis; ``variants`` lists the settings whose
+    fits :func:`discover.find` compares (the stability check and ``accuracy="auto"`` refit the
+    same model with each).  Register an instance in :data:`METHODS`; ``find(method=NAME)``
+    and ``discover find --method NAME`` take it.
+    """
+
+    def apply(
+        self, f: np.ndarray, x: np.ndarray, order: int, *, axis: int, is_time: bool, **options
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def variants(self, accuracy: int | str) -> list[dict[str, Any]]:
+        """The settings to fit with (one by default)."""
+        return [{}]
+
+
+class FiniteDifferences(DerivativeMethod):
+    """Finite differences; ``accuracy="auto"`` tries :data:`AUTO_ACCURACIES`, a given
+    accuracy its neighbours too (they serve the stability check)."""
+
+    def apply(self, f, x, order, *, axis, is_time, accuracy: int = 4):
+        return finite_difference(f, x, order, axis=axis, accuracy=accuracy)
+
+    def variants(self, accuracy):
+        if accuracy == "auto":
+            return [{"accuracy": a} for a in AUTO_ACCURACIES]
+        return [{"accuracy": a} for a in sorted({max(2, accuracy - 2), accuracy, accuracy + 2})]
+
+
+class SavitzkyGolay(DerivativeMethod):
+    def apply(self, f, x, order, *, axis, is_time, window=None, polyorder=None):
+        return savgol(f, x, order, axis=axis, window=window, polyorder=polyorder)
+
+
+class Spectral(DerivativeMethod):
+    """Fourier derivatives in space, finite differences in time."""
+
+    def apply(self, f, x, order, *, axis, is_time, accuracy: int = 4):
+        if is_time:
+            return finite_difference(f, x, order, axis=axis, accuracy=accuracy)
+        return spectral(f, x, order, axis=axis)
+
+
+#: finite-difference accuracies tried by ``accuracy="auto"``
+AUTO_ACCURACIES = (2, 4, 6)
 
 #: derivative methods for gridded data, by name
-METHODS: dict[str, Differentiator] = {
-    "fd": finite_difference,
-    "savgol": savgol,
-    "spectral": spectral,
-}
-
-
-def _apply(
-    method: str,
-    f: np.ndarray,
-    x: np.ndarray,
-    order: int,
-    axis: int,
-    is_time: bool,
-    options: dict,
-) -> np.ndarray:
-    if method == "fd" or (method == "spectral" and is_time):
-        return finite_difference(f, x, order, axis=axis, accuracy=options.get("accuracy", 4))
-    if method == "savgol":
-        return savgol(
-            f, x, order, axis=axis, window=options.get("window"), polyorder=options.get("polyorder")
-        )
-    return spectral(f, x, order, axis=axis)
+METHODS: Registry[DerivativeMethod] = Registry(
+    "derivative method", parameter="method", plural="methods"
+)
+METHODS.register("fd", FiniteDifferences())
+METHODS.register("savgol", SavitzkyGolay())
+METHODS.register("spectral", Spectral())
 
 
 def differentiate(
@@ -219,11 +252,7 @@ def differentiate(
         On the grid's dims, one variable per derivative; NaN where a derivative is unreliable
         (edges, next to gaps).
     """
-    if method not in METHODS:
-        raise DataError(
-            f"unknown derivative method '{method}'; valid methods: "
-            + ", ".join(repr(m) for m in METHODS)
-        )
+    apply = METHODS[method].apply
     if samples.grid is None:
         raise DataError(
             f"the '{method}' method needs gridded data, but the layout is '{samples.layout}'; "
@@ -245,7 +274,8 @@ def differentiate(
             i = max(j for j, k in enumerate(orders) if k)
             parent = tuple(k if j != i else 0 for j, k in enumerate(orders))
             base = compute(field, parent)
-            val = _apply(method, base, grid[coords[i]].values, orders[i], i, i == 0, options)
+            x = grid[coords[i]].values
+            val = apply(base, x, orders[i], axis=i, is_time=i == 0, **options)
         cache[key] = val
         return val
 

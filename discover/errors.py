@@ -42,8 +42,8 @@ def as_flags(message: str, names: Collection[str] | None = None) -> str:
     """A library message with ``name=`` spelled as the command line's flag ``--name``
     (only for ``names``, the parameters the command has, when given).
 
-    >>> as_flags("unknown solver 'x' for solver=; valid: 'classical', 'neural'")
-    "unknown solver 'x' for --solver; valid: 'classical', 'neural'"
+    >>> as_flags("unknown solver 'x' for solver=; valid solvers: 'classical', 'neural'")
+    "unknown solver 'x' for --solver; valid solvers: 'classical', 'neural'"
     >>> as_flags("use max_order=0 for an ODE, or n_bootstrap=0")
     'use --max-order 0 for an ODE, or --bootstrap 0'
     >>> as_flags("give level=850 or method=fd", names={"method"})
@@ -61,4 +61,8 @@ def as_flags(message: str, names: Collection[str] | None = None) -> str:
 
 
 #: library parameters whose command-line flag is spelled differently
-_FLAG_NAMES = {"n_bootstrap": "bootstrap", "include_constant": "no-constant"}
+_FLAG_NAMES = {
+    "n_bootstrap": "bootstrap",
+    "include_constant": "no-constant",
+    "baselines": "baseline",
+}

@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .io import Samples
-from .neural import Scaled, derivatives, fit
-from .neural.networks import make_network
-from .neural.optimizers import check_optimizer
+
+if TYPE_CHECKING:
+    import torch
+
+    from .neural import Scaled
 
 __all__ = ["NeuralInterpolant"]
 
@@ -37,8 +39,8 @@ logger = logging.getLogger(__name__)
 
 #: default cap on the samples of the L-BFGS phase (see ``NeuralInterpolant.lbfgs_points``)
 LBFGS_POINTS = 16384
-#: training precisions by name
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: training precisions by name (torch's dtypes; torch is imported when a fit starts)
+DTYPES = ("float32", "float64")
 
 
 class NeuralInterpolant(BaseEstimator):
@@ -146,6 +148,8 @@ class NeuralInterpolant(BaseEstimator):
 
     def fit(self, samples: Samples) -> NeuralInterpolant:
         """Fit the network to ``samples`` and return ``self``."""
+        from .neural.optimizers import check_optimizer
+
         if not isinstance(samples, Samples):
             raise TypeError(f"fit takes Samples (see discover.io.load), not {type(samples)}")
         if not 0 < self.val_fraction < 0.5:
@@ -153,15 +157,40 @@ class NeuralInterpolant(BaseEstimator):
         if self.dtype not in DTYPES:
             valid = ", ".join(repr(d) for d in DTYPES)
             raise ValueError(f"unknown dtype {self.dtype!r}; valid dtypes: {valid}")
-        dtype = DTYPES[self.dtype]
         check_optimizer(self.optimizer)
         pts = np.asarray(samples.points, dtype=np.float64)
         vals = np.asarray(samples.values, dtype=np.float64)
         rng = np.random.default_rng(self.seed)
         held = rng.uniform(size=len(pts)) < self.val_fraction
-        torch.manual_seed(self.seed)
         mean, std = vals.mean(axis=0), vals.std(axis=0)
         std = np.where(std > 0, std, 1.0)
+        result = self._train(pts, vals, held, mean, std)
+        self.trajectory_ = result.trajectory
+        self.trajectory_steps_ = result.trajectory_steps
+        self.model_.double()  # evaluated in double precision from here on
+        self.coords_ = tuple(samples.coords)
+        self.fields_ = tuple(samples.fields)
+        self.lower_ = pts.min(axis=0)
+        self.upper_ = pts.max(axis=0)
+        res = self.predict(pts) - vals
+        tr = np.sqrt(np.mean(res[~held] ** 2, axis=0))
+        va = np.sqrt(np.mean(res[held] ** 2, axis=0))
+        self.fit_report_ = self._report(result, tr, va, std, held)
+        logger.info("interpolant: held-out RMS %s (relative %s)", va, va / std)
+        return self
+
+    def _train(
+        self, pts: np.ndarray, vals: np.ndarray, held: np.ndarray, mean: Any, std: Any
+    ) -> Any:
+        """Build ``model_`` and train it on the points not ``held`` (seeded); returns the
+        trainer's result."""
+        import torch
+
+        from .neural import Scaled, fit
+        from .neural.networks import make_network
+
+        dtype = getattr(torch, self.dtype)
+        torch.manual_seed(self.seed)
         net = make_network(
             self.network,
             pts.shape[1],
@@ -180,7 +209,7 @@ class NeuralInterpolant(BaseEstimator):
         def loss(model: Scaled, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
             return torch.mean((model.normalized(xb) - yb) ** 2)
 
-        result = fit(
+        return fit(
             self.model_,
             x[~held],
             y[~held],
@@ -200,18 +229,12 @@ class NeuralInterpolant(BaseEstimator):
             optimizer_options=self.optimizer_options,
             record_every=self.record_every,
         )
-        self.trajectory_ = result.trajectory
-        self.trajectory_steps_ = result.trajectory_steps
-        self.model_.double()  # evaluated in double precision from here on
-        self.coords_ = tuple(samples.coords)
-        self.fields_ = tuple(samples.fields)
-        self.lower_ = pts.min(axis=0)
-        self.upper_ = pts.max(axis=0)
-        pred = self.predict(pts)
-        res = pred - vals
-        tr = np.sqrt(np.mean(res[~held] ** 2, axis=0))
-        va = np.sqrt(np.mean(res[held] ** 2, axis=0))
-        self.fit_report_ = {
+
+    def _report(
+        self, result: Any, tr: np.ndarray, va: np.ndarray, std: np.ndarray, held: np.ndarray
+    ) -> dict[str, Any]:
+        """The fit's report: errors on the training and held-out points, the training."""
+        return {
             "train_rmse": tr.tolist(),
             "val_rmse": va.tolist(),
             "relative_val_rmse": (va / std).tolist(),
@@ -233,11 +256,11 @@ class NeuralInterpolant(BaseEstimator):
             },
             "optimizer": self.optimizer,
         }
-        logger.info("interpolant: held-out RMS %s (relative %s)", va, va / std)
-        return self
 
     def predict(self, points: np.ndarray) -> np.ndarray:
         """Values of the fitted field(s) at ``points`` (n, len(coords)) -> (n, n_fields)."""
+        import torch
+
         check_is_fitted(self, "model_")
         with torch.no_grad():
             return self.model_(torch.as_tensor(np.asarray(points, dtype=np.float64))).numpy()
@@ -246,5 +269,7 @@ class NeuralInterpolant(BaseEstimator):
         self, points: np.ndarray, indices: Sequence[tuple[int, ...]], *, chunk_size: int = 8192
     ) -> dict[tuple[int, ...], np.ndarray]:
         """Derivatives (multi-indices over ``coords_``) at ``points``, in physical units."""
+        from .neural import derivatives
+
         check_is_fitted(self, "model_")
         return derivatives(self.model_, points, indices, chunk_size=chunk_size)

@@ -565,23 +565,15 @@ class Settings:
 
 
 def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tuple[_Model, dict]:
+    """One member of the ensemble: the fields fitted to the data first, the coefficient
+    networks started from the best constants, then both fitted to data and PDE together."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     perm = torch.as_tensor(rng.permutation(len(prep.x)))
     n_val = max(1, len(perm) // 10)
     xv, yv = prep.x[perm[:n_val]], prep.y[perm[:n_val]]
     xt, yt = prep.x[perm[n_val:]], prep.y[perm[n_val:]]
-    d = len(spec.coords)
-    fields = {
-        f: Scaled(
-            MLP(d, 1, width=cfg.width, depth=cfg.depth).double(),
-            lower=prep.lower,
-            upper=prep.upper,
-            mean=[prep.stats[f][0]],
-            std=[prep.stats[f][1]],
-        )
-        for f in spec.solution
-    }
+    fields = _field_networks(spec, prep, cfg)
     first = nn.ModuleDict(fields)
 
     def data_only(m, xb, yb):
@@ -601,21 +593,7 @@ def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tup
     )
     model = _Model(spec, fields, {})
     const = _constants(model, prep)
-    for u in spec.unknowns:
-        cols = [spec.coords.index(a) for a in u.args]
-        c = const[u.name]
-        if u.name in prep.anchors:  # known values fix the level better than the constant fit
-            c = float(prep.anchors[u.name][1].mean())
-        scale = abs(c) if u.positive else max(abs(c), 1e-3)
-        model.coefs[u.name] = Coefficient(
-            prep.lower[cols],
-            prep.upper[cols],
-            positive=u.positive,
-            scale=max(scale, 1e-6),
-            offset=0.0 if u.positive else c,
-            width=cfg.coef_width,
-            depth=cfg.coef_depth,
-        )
+    _start_coefficients(model, spec, prep, cfg, const)
     rscale = _term_scale(model, prep)
     if cfg.coupling == "fixed":
         for p in model.fields.parameters():
@@ -653,6 +631,40 @@ def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tup
             "seconds": result.seconds,
         }
     return model, info
+
+
+def _field_networks(spec: ProblemSpec, prep: _Prepared, cfg: Settings) -> dict[str, Scaled]:
+    """A network per solution field, scaled to the data's box and values."""
+    d = len(spec.coords)
+    return {
+        f: Scaled(
+            MLP(d, 1, width=cfg.width, depth=cfg.depth).double(),
+            lower=prep.lower,
+            upper=prep.upper,
+            mean=[prep.stats[f][0]],
+            std=[prep.stats[f][1]],
+        )
+        for f in spec.solution
+    }
+
+
+def _start_coefficients(model, spec: ProblemSpec, prep: _Prepared, cfg: Settings, const) -> None:
+    """Each unknown's network, centred on its best constant (or its known values' mean)."""
+    for u in spec.unknowns:
+        cols = [spec.coords.index(a) for a in u.args]
+        c = const[u.name]
+        if u.name in prep.anchors:  # known values fix the level better than the constant fit
+            c = float(prep.anchors[u.name][1].mean())
+        scale = abs(c) if u.positive else max(abs(c), 1e-3)
+        model.coefs[u.name] = Coefficient(
+            prep.lower[cols],
+            prep.upper[cols],
+            positive=u.positive,
+            scale=max(scale, 1e-6),
+            offset=0.0 if u.positive else c,
+            width=cfg.coef_width,
+            depth=cfg.coef_depth,
+        )
 
 
 # ----------------------------------------------------------------------------- result

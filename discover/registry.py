@@ -16,7 +16,7 @@ True
 >>> SMOOTHERS["gauss"]
 Traceback (most recent call last):
 ...
-discover.errors.UnknownNameError: unknown smoother 'gauss' for smoother=; valid: 'box'
+discover.errors.UnknownNameError: unknown smoother 'gauss' for smoother=; valid smoothers: 'box'
 """
 
 from __future__ import annotations
@@ -40,12 +40,17 @@ class Registry(Mapping[str, T], Generic[T]):
         What the plug-ins are, for messages ("derivative method").
     parameter : str
         The keyword argument that takes the name (``method``).
+    plural : str, optional
+        The plural for messages ("criteria"); ``kind + "s"`` by default.
     extra : sequence of str
         Names the parameter accepts besides the registered ones (``"auto"``), listed first.
     """
 
-    def __init__(self, kind: str, *, parameter: str, extra: tuple[str, ...] = ()):
+    def __init__(
+        self, kind: str, *, parameter: str, plural: str | None = None, extra: tuple[str, ...] = ()
+    ):
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self.parameter = parameter
         self.extra = tuple(extra)
         self._items: dict[str, T] = {}
@@ -73,7 +78,7 @@ class Registry(Mapping[str, T], Generic[T]):
         if isinstance(name, str) and name in self.names:
             return name
         raise UnknownNameError(
-            f"unknown {self.kind} {name!r} for {self.parameter}=; valid: "
+            f"unknown {self.kind} {name!r} for {self.parameter}=; valid {self.plural}: "
             + ", ".join(repr(n) for n in self.names),
             parameter=self.parameter,
         )

@@ -21,15 +21,18 @@ array([ 0. ,  2. ,  0. , -0.5,  0. ])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .registry import Registry
+
 __all__ = [
     "REGRESSORS",
     "STLSQ",
+    "PathRegressor",
     "check_regressor",
     "column_scale",
     "lasso_path_supports",
@@ -232,18 +235,24 @@ def sr3_path_supports(Gn: np.ndarray, bn: np.ndarray, thresholds: np.ndarray, al
     return out
 
 
+class PathRegressor(Protocol):
+    """The protocol of a sparse path regressor: standardized normal equations ``Gn``, ``bn``
+    (see :func:`normal_equations`), thresholds (least standardized coefficient kept) and the
+    ridge ``alpha`` in; one support (boolean mask) per threshold out.  Options belong to the
+    object (set at construction); register an instance in :data:`REGRESSORS`."""
+
+    def __call__(
+        self, Gn: np.ndarray, bn: np.ndarray, thresholds: np.ndarray, alpha: float
+    ) -> list[np.ndarray]: ...
+
+
 def check_regressor(name: str) -> None:
-    """Raise ``ValueError`` naming the valid regressors unless ``name`` is one."""
-    if name not in REGRESSORS:
-        raise ValueError(
-            f"unknown regressor '{name}'; valid regressors: " + ", ".join(map(repr, REGRESSORS))
-        )
+    """Raise the registry's one-line error unless ``name`` is a regressor."""
+    REGRESSORS.check(name)
 
 
-#: sparse regressors by name: each maps standardized normal equations and a list of
-#: thresholds (least standardized coefficient kept) to the supports it finds
-REGRESSORS: dict[str, Callable[..., list]] = {
-    "stlsq": stlsq_path,
-    "sr3": sr3_path_supports,
-    "lasso": lasso_path_supports,
-}
+#: sparse regressors by name (:class:`PathRegressor`)
+REGRESSORS: Registry[PathRegressor] = Registry("regressor", parameter="regressor")
+REGRESSORS.register("stlsq", stlsq_path)
+REGRESSORS.register("sr3", sr3_path_supports)
+REGRESSORS.register("lasso", lasso_path_supports)

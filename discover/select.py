@@ -47,13 +47,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
+from .registry import Registry
 from .regress import REGRESSORS, check_regressor, normal_equations
 
 __all__ = [
     "CRITERIA",
+    "BlockFactors",
     "Candidate",
     "CollinearityWarning",
     "Ensemble",
@@ -61,25 +64,27 @@ __all__ = [
     "block_folds",
     "block_labels",
     "check_criterion",
+    "collinear_gram",
     "collinear_terms",
     "effective_size",
     "ensemble",
+    "ensemble_factors",
     "refit",
     "sparsity_path",
+    "sparsity_path_factors",
     "triangular",
 ]
 
-#: selection criteria by name (the first is the default)
-CRITERIA = ("1se", "cv", "bic", "aic", "knee")
+#: selection criteria by name (the first is the default): each picks one model from the
+#: stable, non-empty candidates of a path, ``criterion(pool, path) -> Candidate``
+CRITERIA: Registry[Callable[[list, Any], Any]] = Registry(
+    "selection criterion", parameter="select", plural="criteria"
+)
 
 
 def check_criterion(name: str) -> None:
-    """Raise ``ValueError`` naming the valid criteria unless ``name`` is one."""
-    if name not in CRITERIA:
-        raise ValueError(
-            f"unknown selection criterion '{name}'; valid criteria: "
-            + ", ".join(map(repr, CRITERIA))
-        )
+    """Raise the registry's one-line error unless ``name`` is a criterion."""
+    CRITERIA.check(name)
 
 
 @dataclass(frozen=True)
@@ -194,17 +199,7 @@ class SparsityPath:
 
     def best(self, criterion: str = "1se") -> Candidate:
         """The winner by ``criterion`` among the stable, non-empty candidates."""
-        check_criterion(criterion)
-        pool = self._pool()
-        if criterion == "1se":
-            top = min(pool, key=lambda c: (c.cv, c.n_terms))
-            near = [c for c in pool if c.cv <= top.cv + top.cv_se]
-            return min(near, key=lambda c: (c.n_terms, c.cv))
-        if criterion == "cv":
-            return min(pool, key=lambda c: (c.cv, c.n_terms))
-        if criterion == "knee":
-            return _knee(self.pareto_front())
-        return min(pool, key=lambda c: (getattr(c, criterion), c.n_terms))
+        return CRITERIA[criterion](self._pool(), self)
 
     def pareto_front(self) -> list[Candidate]:
         """The stable, non-empty models no sparser-or-equal model beats on held-out error,
@@ -298,6 +293,36 @@ def _knee(front: list[Candidate]) -> Candidate:
     gap = (1 - x) - y
     # no point below the chord: the error keeps falling as fast as terms are added
     return front[int(np.argmax(gap))] if gap.max() > 1e-9 else front[-1]
+
+
+@CRITERIA.register("1se")
+def one_standard_error(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    """The sparsest model within one standard error of the best cross-validated one."""
+    top = min(pool, key=lambda c: (c.cv, c.n_terms))
+    near = [c for c in pool if c.cv <= top.cv + top.cv_se]
+    return min(near, key=lambda c: (c.n_terms, c.cv))
+
+
+@CRITERIA.register("cv")
+def cross_validation(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    """The lowest cross-validated error."""
+    return min(pool, key=lambda c: (c.cv, c.n_terms))
+
+
+@CRITERIA.register("bic")
+def bic(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    return min(pool, key=lambda c: (c.bic, c.n_terms))
+
+
+@CRITERIA.register("aic")
+def aic(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    return min(pool, key=lambda c: (c.aic, c.n_terms))
+
+
+@CRITERIA.register("knee")
+def knee(pool: list[Candidate], path: SparsityPath) -> Candidate:
+    """The knee of the Pareto front (:func:`_knee`)."""
+    return _knee(path.pareto_front())
 
 
 def block_labels(points: np.ndarray, *, n_blocks: int = 4) -> np.ndarray:
@@ -414,10 +439,12 @@ def unit_stats(X: np.ndarray, y: np.ndarray, units: np.ndarray):
     labels, inv = np.unique(units, return_inverse=True)
     p = X.shape[1]
     R = np.zeros((labels.size, p + 1, p + 1))
-    n = np.zeros(labels.size)
+    order = np.argsort(inv, kind="stable")  # each unit's rows in their own order
+    ends = np.cumsum(np.bincount(inv, minlength=labels.size))
+    n = np.diff(ends, prepend=0).astype(float)
     for k in range(labels.size):
-        rows = inv == k
-        R[k], n[k] = triangular(X[rows], y[rows]), rows.sum()
+        rows = order[ends[k] - int(n[k]) : ends[k]]
+        R[k] = triangular(X[rows], y[rows])
     return labels, R, n
 
 
@@ -515,6 +542,29 @@ def collinear_terms(
     zero = [names[j] for j in np.flatnonzero(xs == 0)]
     Xn = X / np.where(xs > 0, xs, 1.0)
     lam, V = np.linalg.eigh(Xn.T @ Xn / len(X))
+    return _collinear_groups(lam, V, xs, zero, names, tol)
+
+
+def collinear_gram(
+    R: np.ndarray, n: int, names: Sequence[str], *, tol: float = 1e-8
+) -> list[tuple[str, ...]]:
+    """:func:`collinear_terms` from the triangular factor ``R`` of ``[X y]`` of ``n`` rows.
+
+    >>> x = np.linspace(0, 1, 50)
+    >>> collinear_gram(triangular(np.stack([x, 2 * x, x**2], 1), x), 50, ["a", "b", "c"])
+    [('a', 'b')]
+    """
+    A = R[:, :-1]
+    if A.shape[1] < 2:
+        return []
+    xs = np.sqrt(np.sum(A**2, axis=0) / n)
+    zero = [names[j] for j in np.flatnonzero(xs == 0)]
+    An = A / np.where(xs > 0, xs, 1.0)
+    lam, V = np.linalg.eigh(An.T @ An / n)
+    return _collinear_groups(lam, V, xs, zero, names, tol)
+
+
+def _collinear_groups(lam, V, xs, zero, names, tol) -> list[tuple[str, ...]]:
     out = [(z,) for z in zero]
     for k in np.flatnonzero(lam < tol * lam.max()):
         group = tuple(names[j] for j in np.flatnonzero(np.abs(V[:, k]) > 0.2) if xs[j] > 0)
@@ -599,6 +649,40 @@ def sparsity_path(
     folds = np.asarray(folds)
     _check_path_args(X, y, folds, regressor)
     _, R, n = unit_stats(X, y, folds)
+    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward)
+
+
+def sparsity_path_factors(
+    factors: BlockFactors,
+    names: Sequence[str],
+    *,
+    regressor: str = "stlsq",
+    n_thresholds: int = 40,
+    alpha: float = 1e-6,
+    n_eff: float | None = None,
+    backward: bool = False,
+) -> SparsityPath:
+    """:func:`sparsity_path` on per-(block, fold) factors (:class:`BlockFactors`).
+
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(400, 6)); y = X[:, 0] - 0.3 * X[:, 4] + 0.01 * rng.normal(size=400)
+    >>> f = BlockFactors.from_rows(X, y, rng.uniform(size=(400, 2)), np.arange(400) % 5)
+    >>> sparsity_path_factors(f, [f"f{i}" for i in range(6)]).best().terms
+    ('f0', 'f4')
+    """
+    check_regressor(regressor)
+    if factors.n_folds < 2:
+        raise ValueError("cross-validation needs at least two folds")
+    p = factors.R.shape[1] - 1
+    if factors.n_rows <= p:
+        raise ValueError(f"{factors.n_rows} samples cannot determine {p} candidate terms")
+    R, n = factors.fold_factors()
+    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward)
+
+
+def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward) -> SparsityPath:
+    """The path from per-fold factors ``R`` and row counts ``n``."""
+    n_rows = int(n.sum())
     cands = _candidates(
         R,
         n,
@@ -606,14 +690,14 @@ def sparsity_path(
         regressor=regressor,
         n_thresholds=n_thresholds,
         alpha=alpha,
-        n_eff=float(len(y)) if n_eff is None else float(n_eff),
+        n_eff=float(n_rows) if n_eff is None else float(n_eff),
         backward=backward,
     )
     return SparsityPath(
         candidates=cands,
         names=tuple(names),
         n_folds=int(R.shape[0]),
-        n_samples=len(y),
+        n_samples=n_rows,
         regressor=regressor,
         settings={"n_thresholds": n_thresholds, "alpha": alpha},
     )
@@ -662,6 +746,116 @@ class Ensemble:
         for k in keys:
             counts[k] = counts.get(k, 0) + 1
         return sorted(((k, c / len(keys)) for k, c in counts.items()), key=lambda kc: -kc[1])
+
+
+@dataclass
+class BlockFactors:
+    """A regression system as per-unit triangular factors, one unit per (space–time block,
+    fold): what the selection needs of ``[X y]``, without its rows.
+
+    Builders that never hold the whole design matrix (:mod:`discover.builders.chunked`)
+    reduce each chunk of rows at once to such factors and :meth:`merge` them; the selection
+    (:func:`sparsity_path_factors`, :func:`ensemble_factors`) then works on them alone.
+
+    Attributes
+    ----------
+    R : ndarray (U, p+1, p+1)
+        Each unit's triangular factor of ``[X y]`` (:func:`triangular`).
+    n : ndarray (U,)
+        Each unit's number of rows.
+    block : ndarray of int (U,)
+        Each unit's space–time block (the boxes the bootstrap resamples).
+    fold : ndarray of int (U,)
+        Each unit's cross-validation fold, ``0 … n_folds-1``.
+    n_folds : int
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)); y = X[:, 0]; pts = rng.uniform(size=(200, 2))
+    >>> f = BlockFactors.from_rows(X, y, pts, np.arange(200) % 5)
+    >>> int(f.n.sum()), f.n_folds, bool(np.allclose(refit(f.total(), [0]), 1.0))
+    (200, 5, True)
+    """
+
+    R: np.ndarray
+    n: np.ndarray
+    block: np.ndarray
+    fold: np.ndarray
+    n_folds: int
+
+    @classmethod
+    def from_rows(
+        cls, X: np.ndarray, y: np.ndarray, points: np.ndarray, folds: np.ndarray, n_blocks: int = 8
+    ) -> BlockFactors:
+        """The factors of rows at ``points`` with fold labels ``folds`` (blocks:
+        :func:`block_labels` with ``n_blocks`` slabs per coordinate)."""
+        fold_labels = np.unique(folds)
+        n_folds = int(fold_labels.size)
+        units = block_labels(points, n_blocks=n_blocks) * n_folds + np.searchsorted(
+            fold_labels, folds
+        )
+        return cls.from_units(X, y, units, n_folds)
+
+    @classmethod
+    def from_units(cls, X: np.ndarray, y: np.ndarray, units: np.ndarray, n_folds: int):
+        """The factors of rows with unit labels ``block * n_folds + fold``."""
+        ulab, R, n = unit_stats(X, y, units)
+        return cls(R, n, ulab // n_folds, ulab % n_folds, n_folds)
+
+    @staticmethod
+    def merge(parts: Sequence[BlockFactors]) -> BlockFactors:
+        """One set of factors of the union of the rows of ``parts`` (same units combined)."""
+        full = [q for q in parts if len(q.n)]
+        if len(full) <= 1:
+            return full[0] if full else parts[0]
+        parts = full
+        n_folds = parts[0].n_folds
+        keys = np.concatenate([q.block * n_folds + q.fold for q in parts])
+        R = np.concatenate([q.R for q in parts])
+        n = np.concatenate([q.n for q in parts])
+        ulab, inv = np.unique(keys, return_inverse=True)
+        out_R = np.stack([_combine(R[inv == k]) for k in range(ulab.size)])
+        out_n = np.bincount(inv, weights=n, minlength=ulab.size)
+        return BlockFactors(out_R, out_n, ulab // n_folds, ulab % n_folds, n_folds)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.n.sum())
+
+    def total(self) -> np.ndarray:
+        """The triangular factor of all rows."""
+        return _combine(self.R)
+
+    def fold_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-fold factors ``(n_folds, p+1, p+1)`` and row counts."""
+        Rf = np.stack([_combine(self.R[self.fold == f]) for f in range(self.n_folds)])
+        return Rf, np.bincount(self.fold, weights=self.n, minlength=self.n_folds)
+
+
+class _Units:
+    """Rows grouped into units, one per (space–time block, fold) pair, with each unit's
+    triangular factor: blocks are resampled, folds stay as they are."""
+
+    def __init__(self, factors: BlockFactors):
+        self.n_folds = factors.n_folds
+        self.R, self.n, self.fold = factors.R, factors.n, factors.fold
+        self.blocks, self.block = np.unique(factors.block, return_inverse=True)
+
+    def resample(self, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Per-fold factors and row counts of one block-bootstrap resample: blocks drawn
+        with replacement until every fold keeps some rows (rarely more than once)."""
+        nb = self.blocks.size
+        for _ in range(100):
+            w = np.bincount(rng.integers(0, nb, nb), minlength=nb)
+            wu = w[self.block].astype(float)
+            nf = np.bincount(self.fold, weights=wu * self.n, minlength=self.n_folds)
+            if np.all(nf > 0):
+                break
+        Rf = np.stack(
+            [_combine(self.R[self.fold == f], wu[self.fold == f]) for f in range(self.n_folds)]
+        )
+        return Rf, nf
 
 
 def ensemble(
@@ -716,34 +910,59 @@ def ensemble(
     _check_path_args(X, y, folds, regressor)
     if not 0 < library_fraction <= 1:
         raise ValueError(f"library_fraction must be in (0, 1], not {library_fraction}")
-    boxes = block_labels(points, n_blocks=n_blocks)
-    fold_labels = np.unique(folds)
-    fold_index = np.searchsorted(fold_labels, folds)
-    # one unit per (block, fold) pair: blocks are resampled, folds stay as they are
-    units = boxes * fold_labels.size + fold_index
-    ulab, R, n = unit_stats(X, y, units)
-    unit_block = ulab // fold_labels.size
-    unit_fold = ulab % fold_labels.size
-    blocks, unit_block = np.unique(unit_block, return_inverse=True)
+    factors = BlockFactors.from_rows(X, y, points, folds, n_blocks)
+    return ensemble_factors(
+        factors,
+        names,
+        support=support,
+        criterion=criterion,
+        regressor=regressor,
+        stable=stable,
+        n_models=n_models,
+        library_fraction=library_fraction,
+        n_thresholds=n_thresholds,
+        alpha=alpha,
+        n_eff=n_eff,
+        seed=seed,
+        backward=backward,
+        settings={"n_blocks": n_blocks},
+    )
+
+
+def ensemble_factors(
+    factors: BlockFactors,
+    names: Sequence[str],
+    *,
+    support: Sequence[int],
+    criterion: str = "1se",
+    regressor: str = "stlsq",
+    stable: Callable[[tuple[int, ...]], bool] | None = None,
+    n_models: int = 100,
+    library_fraction: float = 1.0,
+    n_thresholds: int = 40,
+    alpha: float = 1e-6,
+    n_eff: float | None = None,
+    seed: int = 0,
+    backward: bool = False,
+    settings: dict | None = None,
+) -> Ensemble:
+    """:func:`ensemble` on per-(block, fold) factors (:class:`BlockFactors`): the same
+    resamples, without the rows."""
+    check_regressor(regressor)
+    if not 0 < library_fraction <= 1:
+        raise ValueError(f"library_fraction must be in (0, 1], not {library_fraction}")
+    units = _Units(factors)
+    n_rows = factors.n_rows
     rng = np.random.default_rng(seed)
-    p = X.shape[1]
+    p = factors.R.shape[1] - 1
     idx = list(support)
-    n_eff = float(len(y)) if n_eff is None else float(n_eff)
+    n_eff = float(n_rows) if n_eff is None else float(n_eff)
     selected = np.zeros((n_models, p), dtype=bool)
     available = np.ones((n_models, p), dtype=bool)
     coef = np.zeros((n_models, len(idx)))
     n_keep = max(1, round(library_fraction * p))
     for m in range(n_models):
-        # draw blocks with replacement until every fold keeps some rows (rarely more than once)
-        for _ in range(100):
-            w = np.bincount(rng.integers(0, blocks.size, blocks.size), minlength=blocks.size)
-            wu = w[unit_block].astype(float)
-            nf = np.bincount(unit_fold, weights=wu * n, minlength=fold_labels.size)
-            if np.all(nf > 0):
-                break
-        Rf = np.stack(
-            [_combine(R[unit_fold == f], wu[unit_fold == f]) for f in range(fold_labels.size)]
-        )
+        Rf, nf = units.resample(rng)
         if n_keep < p:
             available[m] = False
             available[m, rng.choice(p, n_keep, replace=False)] = True
@@ -754,11 +973,11 @@ def ensemble(
             regressor=regressor,
             n_thresholds=n_thresholds,
             alpha=alpha,
-            n_eff=n_eff * nf.sum() / len(y),
+            n_eff=n_eff * nf.sum() / n_rows,
             columns=available[m] if n_keep < p else None,
             backward=backward,
         )
-        path = SparsityPath(cands, tuple(names), fold_labels.size, int(nf.sum()), regressor)
+        path = SparsityPath(cands, tuple(names), units.n_folds, int(nf.sum()), regressor)
         if stable is not None:
             path.mark_unstable({c.support for c in cands if not stable(c.support)})
         selected[m, list(path.best(criterion).support)] = True
@@ -773,8 +992,8 @@ def ensemble(
         settings={
             "n_models": n_models,
             "library_fraction": library_fraction,
-            "n_blocks": n_blocks,
-            "n_resampled_blocks": int(blocks.size),
+            "n_blocks": (settings or {}).get("n_blocks", 8),
+            "n_resampled_blocks": int(units.blocks.size),
             "criterion": criterion,
             "seed": seed,
         },

@@ -65,7 +65,14 @@ from .errors import DataError
 from .library import Library, parse_symbol
 from .weak import weak_parts
 
-__all__ = ["WeakGridSystems", "corner_wavenumber", "grid_weak_systems", "half_width_from_corner"]
+__all__ = [
+    "WeakGridSystems",
+    "corner_of_spectrum",
+    "corner_wavenumber",
+    "grid_weak_systems",
+    "half_width_from_corner",
+    "line_spectra",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -140,11 +147,21 @@ def corner_wavenumber(u: np.ndarray, axis: int) -> int:
     >>> 7 <= corner_wavenumber(u, 1) <= 40
     True
     """
+    return corner_of_spectrum(line_spectra(u, axis).mean(axis=0))
+
+
+def line_spectra(u: np.ndarray, axis: int) -> np.ndarray:
+    """``|û_k|`` of every line of ``u`` along ``axis`` (mean removed, Hann window), one row
+    a line: :func:`corner_wavenumber` averages them (a sum over slabs of lines will do)."""
     v = np.moveaxis(np.asarray(u, dtype=float), axis, -1)
     v = v - v.mean(axis=-1, keepdims=True)
     n = v.shape[-1]
     win = np.hanning(n)  # the data are not periodic in general
-    spec = np.abs(np.fft.rfft(v * win, axis=-1)).reshape(-1, n // 2 + 1).mean(axis=0)
+    return np.abs(np.fft.rfft(v * win, axis=-1)).reshape(-1, n // 2 + 1)
+
+
+def corner_of_spectrum(spec: np.ndarray) -> int:
+    """The corner (:func:`corner_wavenumber`) of a line-averaged spectrum ``|û_k|``."""
     logs = np.log(np.maximum(spec, 1e-300 + spec.max() * 1e-16))
     cum = np.cumsum(logs - logs.min())
     k = np.arange(cum.size, dtype=float)

@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .io import DEGREE_UNITS, DataError, Samples, hours_per
+from .io import DEGREE_UNITS, DataError, Samples, degree_kind, hours_per
 from .library import derivative_symbol
 from .parsing import parse_expr
+from .presets import PRESETS, Preset, PresetSettings
 
-__all__ = ["PRESETS", "transport_terms", "weather_settings"]
+__all__ = ["WeatherPreset", "transport_terms", "weather_settings"]
 
 #: records with a time step up to this many hours get the diurnal harmonics
 DIURNAL_STEP_HOURS = 6.0
@@ -115,5 +116,22 @@ def transport_terms(samples: Samples) -> list[str]:
     ]
 
 
-#: preset name -> function of the samples giving find's settings
-PRESETS = {"weather": weather_settings}
+class WeatherPreset(Preset):
+    """Temperature (and wind) fields on latitude/longitude: see the module notes."""
+
+    def applies(self, samples: Samples) -> tuple[bool, str]:
+        geo = [c for c in samples.space if samples.units.get(c) in DEGREE_UNITS]
+        kinds = {c: degree_kind(c, samples.units[c]) for c in geo}
+        if not geo:
+            return False, "no latitude/longitude"
+        if None in kinds.values() or "lat" not in kinds.values():
+            return False, "coordinates in degrees, but not a latitude with it"
+        if hours_per(samples.units.get("t") or samples.time_unit) is None:
+            return False, "latitude/longitude, but time has no unit of hours or days"
+        return True, f"coordinates {', '.join(geo)} in degrees"
+
+    def settings(self, samples: Samples) -> PresetSettings:
+        return PresetSettings(**weather_settings(samples))
+
+
+PRESETS.register("weather", WeatherPreset())

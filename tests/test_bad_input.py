@@ -23,10 +23,10 @@ from typer.testing import CliRunner
 from discover.cli import _replace_atomically, app
 from discover.equation import Equation
 from discover.errors import DataError, ExpressionError
-from discover.find import station_support
 from discover.io import load
 from discover.library import Library
 from discover.parsing import parse_equation, parse_expr
+from discover.prepare import station_support
 from discover.solve.problem import parse_equations
 
 runner = CliRunner()

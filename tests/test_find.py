@@ -157,7 +157,7 @@ def test_bad_settings_are_data_errors():
     with pytest.raises(DataError, match="needs more"):
         find(ds.isel(x=slice(0, 8), t=slice(0, 8)), "u", max_order=3)
     station = make_dataset("heat", layout="station", n_stations=20, nt=21)
-    with pytest.raises(DataError, match="use --method neural"):
+    with pytest.raises(DataError, match="use method=neural"):
         find(station, "u", method="fd")
 
 

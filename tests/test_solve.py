@@ -48,7 +48,7 @@ def heat_exact(t: np.ndarray, x: np.ndarray) -> np.ndarray:
 def test_registry_lists_the_valid_names():
     assert set(SOLVERS) == {"neural", "classical"}
     with pytest.raises(
-        DataError, match="unknown solver 'fd'; valid solvers: 'neural', 'classical'"
+        DataError, match="unknown solver 'fd' for solver=; valid solvers: 'neural', 'classical'"
     ):
         get_solver("fd")
     with pytest.raises(DataError, match="bad option for the 'classical' solver"):

@@ -334,7 +334,7 @@ def test_era5_gives_an_equation_in_units_and_latex_with_the_plain_command(tmp_pa
 
 
 def test_the_preset_is_chosen_by_the_coordinates():
-    from discover.find import choose_preset
+    from discover.presets import choose_preset
 
     geo = load(_station_ds(1.0, 60), "T")
     assert choose_preset(geo, "auto")[0] == "weather"
@@ -345,7 +345,7 @@ def test_the_preset_is_chosen_by_the_coordinates():
     for name, unit in (("theta", "degrees"), ("lon", "degrees_east")):  # no latitude
         polar = plain.rename(x=name).assign_coords({name: (name, np.arange(8.0), {"units": unit})})
         assert choose_preset(load(polar, "u"), "auto")[0] is None
-    with pytest.raises(DataError, match="valid presets: auto, none, weather"):
+    with pytest.raises(DataError, match="valid presets: 'auto', 'none', 'weather'"):
         choose_preset(geo, "climate")
     r = discover.find(_forced(), "u", method="fd", max_order=1, degree=1, n_bootstrap=0)
     assert r.settings["preset"] is None and r.transform is None

@@ -17,12 +17,14 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+from itertools import product
 
 import numpy as np
 import torch
 
-__all__ = ["derivative_tensors", "derivatives", "hessian"]
+__all__ = ["derivative_tensors", "derivatives", "down_closure", "hessian", "leibniz"]
 
 MultiIndex = tuple[int, ...]
 
@@ -183,3 +185,38 @@ def _pair(i: int, j: int, d: int) -> int:
     """Position of ``(min(i, j), max(i, j))`` in the upper-triangle order of :func:`hessian`."""
     i, j = min(i, j), max(i, j)
     return i * d - i * (i - 1) // 2 + (j - i)
+
+
+def down_closure(indices: Sequence[MultiIndex]) -> list[MultiIndex]:
+    """Every multi-index at or below one of ``indices`` (the value included), lowest order
+    first: what :func:`leibniz` needs of each factor.
+
+    >>> down_closure([(1, 2)])
+    [(0, 0), (0, 1), (1, 0), (0, 2), (1, 1), (1, 2)]
+    """
+    out: set[MultiIndex] = set()
+    for mi in indices:
+        out.update(product(*(range(k + 1) for k in mi)))
+    return sorted(out, key=lambda m: (sum(m), m))
+
+
+def leibniz(
+    a: dict[MultiIndex, torch.Tensor], b: dict[MultiIndex, torch.Tensor], mi: MultiIndex
+) -> torch.Tensor:
+    """``∂^mi (a·b)`` from the derivatives of ``a`` and ``b`` at every index below ``mi``
+    (Leibniz's rule).  The neural solver joins the frozen distance function's derivatives,
+    computed once per set of points, with the network's this way.
+
+    >>> x = torch.tensor([2.0])
+    >>> a = {(0,): x**2, (1,): 2 * x}
+    >>> b = {(0,): x**3, (1,): 3 * x**2}
+    >>> leibniz(a, b, (1,))  # d(x^5)/dx at 2
+    tensor([80.])
+    """
+    total = None
+    for beta in product(*(range(k + 1) for k in mi)):
+        rest = tuple(k - j for k, j in zip(mi, beta))
+        c = math.prod(math.comb(k, j) for k, j in zip(mi, beta))
+        term = a[beta] * b[rest] if c == 1 else c * (a[beta] * b[rest])
+        total = term if total is None else total + term
+    return total

@@ -16,8 +16,9 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from torch import nn
 
 from .optimizers import check_optimizer, make_optimizer
 
-__all__ = ["TrainResult", "fit", "threads"]
+__all__ = ["FitOptions", "TrainResult", "fit", "threads"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +80,6 @@ class _Recorder:
     """Keeps the flattened weights every ``every`` gradient evaluations (``every=None``: none)."""
 
     def __init__(self, model: nn.Module, every: int | None) -> None:
-        if every is not None and every < 1:
-            raise ValueError(f"record_every must be a positive number of steps, not {every}")
         self.model, self.every = model, every
         self.rows: list[np.ndarray] = []
         self.steps: list[int] = []
@@ -99,40 +98,13 @@ class _Recorder:
         return np.array(self.rows).reshape(len(self.rows), -1), np.array(self.steps, dtype=int)
 
 
-def fit(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    *,
-    x_val: torch.Tensor,
-    y_val: torch.Tensor,
-    loss: Loss = _mse,
-    adam_steps: int = 1000,
-    lbfgs_steps: int = 500,
-    lr: float = 3e-3,
-    batch_size: int | None = None,
-    lbfgs_batch: int | None = None,
-    patience: int = 200,
-    eval_every: int = 25,
-    seed: int = 0,
-    progress: bool = False,
-    num_threads: int | None = None,
-    resample: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
-    resample_every: int = 100,
-    optimizer: str = "adam",
-    optimizer_options: dict | None = None,
-    record_every: int | None = None,
-) -> TrainResult:
-    """Train ``model`` to minimize ``loss`` on ``(x, y)``, stopping early on ``(x_val, y_val)``.
+@dataclass(frozen=True)
+class FitOptions:
+    """How :func:`fit` trains: everything but the model, the data, the loss and the
+    resampler.  Each field can also be given to :func:`fit` as a keyword.
 
-    Parameters
+    Attributes
     ----------
-    model : nn.Module
-        Trained in place; it ends with the weights of the best validation loss.
-    x, y, x_val, y_val : Tensor
-        Training and held-out inputs and targets (float64).
-    loss : callable
-        ``loss(model, x, y)``; mean squared error by default.
     adam_steps, lbfgs_steps : int
         Gradient evaluations of the first phase (whatever its optimizer) and L-BFGS
         iterations (checked against the held-out loss every 10).
@@ -156,12 +128,8 @@ def fit(
     num_threads : int, optional
         Threads for the fit (default: torch's setting, at most the CPUs available; see
         :func:`threads`).
-    resample : callable, optional
-        Draws a fresh training set ``(x, y)``; called every ``resample_every`` first-phase
-        steps (the PDE solver resamples its collocation points this way).  L-BFGS keeps the
-        last set, since its curvature pairs belong to one loss.
     resample_every : int
-        First-phase steps between draws.
+        First-phase steps between draws of a fresh training set (with ``resample=``).
     optimizer : {"adam", "lbfgs", "entropy-sgd", "langevin"}
         The first phase (see :mod:`discover.neural.optimizers`); ``lbfgs`` skips it.
     optimizer_options : dict, optional
@@ -170,6 +138,92 @@ def fit(
         Record the flattened weights every this many steps (``TrainResult.trajectory``);
         at most once per optimizer step (Entropy-SGD's step is ``inner_steps`` evaluations)
         and once per L-BFGS chunk of 10 iterations.
+    """
+
+    adam_steps: int = 1000
+    lbfgs_steps: int = 500
+    lr: float = 3e-3
+    batch_size: int | None = None
+    lbfgs_batch: int | None = None
+    patience: int = 200
+    eval_every: int = 25
+    seed: int = 0
+    progress: bool = False
+    num_threads: int | None = None
+    resample_every: int = 100
+    optimizer: str = "adam"
+    optimizer_options: Mapping[str, Any] | None = None
+    record_every: int | None = None
+
+    def __post_init__(self) -> None:
+        check_optimizer(self.optimizer)
+        if self.record_every is not None and self.record_every < 1:
+            raise ValueError(
+                f"record_every must be a positive number of steps, not {self.record_every}"
+            )
+
+
+class _Monitor:
+    """The held-out checks: the history, the best weights so far, and when to stop."""
+
+    def __init__(self, model: nn.Module, loss: Loss, x_val, y_val, patience: int) -> None:
+        self.model, self.loss, self.x_val, self.y_val = model, loss, x_val, y_val
+        self.patience = patience
+        self.best, self.best_step, self.state = math.inf, 0, None
+        self.history: list[tuple[int, float, float]] = []
+
+    def __call__(self, step: int, train_value: float) -> bool:
+        """Check at ``step``; True when the phase should stop."""
+        with torch.no_grad():
+            v = float(self.loss(self.model, self.x_val, self.y_val))
+        self.history.append((step, train_value, v))
+        if v < self.best * (1 - 1e-6):
+            self.best, self.best_step = v, step
+            self.state = {k: t.clone() for k, t in self.model.state_dict().items()}
+        return step - self.best_step > self.patience
+
+    def restore(self) -> None:
+        """Put the best weights back (when a check has seen any)."""
+        if self.state is not None:
+            self.model.load_state_dict(self.state)
+
+
+def fit(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    loss: Loss = _mse,
+    val_loss: Loss | None = None,
+    resample: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    options: FitOptions | None = None,
+    **settings: Any,
+) -> TrainResult:
+    """Train ``model`` to minimize ``loss`` on ``(x, y)``, stopping early on ``(x_val, y_val)``.
+
+    A first phase (Adam by default), then L-BFGS from the best weights of the first; the
+    model ends with the weights of the best held-out loss.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Trained in place.
+    x, y, x_val, y_val : Tensor
+        Training and held-out inputs and targets.
+    loss : callable
+        ``loss(model, x, y)``; mean squared error by default.
+    val_loss : callable, optional
+        The loss of the held-out checks (default ``loss``): e.g. the plain residual where the
+        training loss weights it.
+    resample : callable, optional
+        Draws a fresh training set ``(x, y)``; called every ``resample_every`` first-phase
+        steps (the PDE solver resamples its collocation points this way).  L-BFGS keeps the
+        last set, since its curvature pairs belong to one loss.
+    options : FitOptions, optional
+        How to train; keywords ``settings`` (the fields of :class:`FitOptions`, e.g.
+        ``adam_steps=500``) replace its fields.
 
     Examples
     --------
@@ -182,125 +236,83 @@ def fit(
     >>> r.trajectory.shape, r.val_loss < 0.05
     ((8, 97), True)
     """
-    check_optimizer(optimizer)
+    opts = replace(options or FitOptions(), **settings)
     t0 = time.perf_counter()
-    gen = torch.Generator().manual_seed(seed)
-    best = {"val": math.inf, "step": 0, "state": None}
-    history: list[tuple[int, float, float]] = []
-    record = _Recorder(model, record_every)
-
-    def check(step: int, train_value: float) -> bool:
-        with torch.no_grad():
-            v = float(loss(model, x_val, y_val))
-        history.append((step, train_value, v))
-        if v < best["val"] * (1 - 1e-6):
-            best.update(
-                val=v, step=step, state={k: t.clone() for k, t in model.state_dict().items()}
-            )
-        return step - best["step"] > patience
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=adam_steps + lbfgs_steps, desc="fitting", unit="step", leave=False)
+    gen = torch.Generator().manual_seed(opts.seed)
+    monitor = _Monitor(model, val_loss or loss, x_val, y_val, opts.patience)
+    record = _Recorder(model, opts.record_every)
+    bar = _progress_bar(opts)
     data = {"x": x, "y": y}
-    with threads(num_threads):
-        opt = make_optimizer(
-            optimizer,
-            model.parameters(),
-            lr=lr,
-            total_steps=adam_steps,
-            generator=gen,
-            **dict(optimizer_options or {}),
-        )
+    with threads(opts.num_threads):
         step = 0
-        if opt is not None and adam_steps > 0:
-            step = _first_phase(
-                opt,
-                model,
-                loss,
-                data,
-                adam_steps,
-                lr,
-                batch_size,
-                gen,
-                check,
-                record,
-                bar,
-                eval_every=eval_every,
-                resample=resample,
-                resample_every=resample_every,
-            )
+        if opts.optimizer != "lbfgs" and opts.adam_steps > 0:
+            step = _first_phase(model, loss, data, opts, gen, monitor, record, bar, resample)
         x, y = data["x"], data["y"]
-        if lbfgs_steps > 0:
-            if best["state"] is not None:
-                model.load_state_dict(best["state"])
-            step = _lbfgs_phase(
-                model, loss, x, y, lbfgs_steps, lbfgs_batch, gen, step, check, record, bar
-            )
-        check(step, float(loss(model, x, y).detach()))
+        if opts.lbfgs_steps > 0:
+            monitor.restore()
+            step = _lbfgs_phase(model, loss, x, y, opts, gen, step, monitor, record, bar)
+        monitor(step, float(loss(model, x, y).detach()))
     if bar is not None:
         bar.close()
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
+    monitor.restore()
     with torch.no_grad():
         train_value = float(loss(model, x, y))
     traj, traj_steps = record.result()
     result = TrainResult(
         train_value,
-        best["val"],
-        best["step"],
+        monitor.best,
+        monitor.best_step,
         step,
         time.perf_counter() - t0,
-        history,
+        monitor.history,
         traj,
         traj_steps,
-        optimizer,
+        opts.optimizer,
     )
     logger.info(
         "fit (%s): %d steps, best at %d, train %.3g, val %.3g, %.1f s",
-        optimizer,
+        opts.optimizer,
         step,
-        best["step"],
+        result.best_step,
         train_value,
-        best["val"],
+        result.val_loss,
         result.seconds,
     )
     return result
 
 
-def _first_phase(
-    opt,
-    model,
-    loss,
-    data,
-    steps,
-    lr,
-    batch_size,
-    gen,
-    check,
-    record,
-    bar,
-    *,
-    eval_every,
-    resample,
-    resample_every,
-) -> int:
+def _progress_bar(opts: FitOptions):
+    if not opts.progress:
+        return None
+    from tqdm.auto import tqdm
+
+    total = opts.adam_steps + opts.lbfgs_steps
+    return tqdm(total=total, desc="fitting", unit="step", leave=False)
+
+
+def _first_phase(model, loss, data, opts: FitOptions, gen, monitor, record, bar, resample) -> int:
     """The stochastic first phase; returns the gradient evaluations done."""
+    opt = make_optimizer(
+        opts.optimizer,
+        model.parameters(),
+        lr=opts.lr,
+        total_steps=opts.adam_steps,
+        generator=gen,
+        **dict(opts.optimizer_options or {}),
+    )
     per = getattr(opt, "evaluations_per_step", 1)
-    n_updates = max(1, steps // per)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_updates, lr / 10)
+    n_updates = max(1, opts.adam_steps // per)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_updates, opts.lr / 10)
     evals = 0
 
     def closure() -> torch.Tensor:
         nonlocal evals
-        if resample is not None and evals and evals % resample_every == 0:
+        if resample is not None and evals and evals % opts.resample_every == 0:
             data["x"], data["y"] = resample()
         xs, ys = data["x"], data["y"]
         n = xs.shape[0]
-        if batch_size is not None and batch_size < n:
-            idx = torch.randint(0, n, (batch_size,), generator=gen)
+        if opts.batch_size is not None and opts.batch_size < n:
+            idx = torch.randint(0, n, (opts.batch_size,), generator=gen)
             xs, ys = xs[idx], ys[idx]
         opt.zero_grad()
         value = loss(model, xs, ys)
@@ -308,6 +320,7 @@ def _first_phase(
         evals += 1
         return value
 
+    every = opts.eval_every
     for _ in range(n_updates):
         before = evals
         value = opt.step(closure)
@@ -318,13 +331,14 @@ def _first_phase(
         if not torch.isfinite(value):
             logger.warning("%s diverged at step %d; keeping the best weights", opt, evals)
             break
-        if evals // eval_every > before // eval_every and check(evals, float(value.detach())):
+        if evals // every > before // every and monitor(evals, float(value.detach())):
             break
     return evals
 
 
-def _lbfgs_phase(model, loss, x, y, steps, lbfgs_batch, gen, step, check, record, bar) -> int:
+def _lbfgs_phase(model, loss, x, y, opts: FitOptions, gen, step, monitor, record, bar) -> int:
     """L-BFGS in chunks of 10 iterations, checked against the held-out loss after each."""
+    steps = opts.lbfgs_steps
     chunk = max(1, min(10, steps))
     opt = torch.optim.LBFGS(
         model.parameters(),
@@ -336,8 +350,8 @@ def _lbfgs_phase(model, loss, x, y, steps, lbfgs_batch, gen, step, check, record
         tolerance_change=1e-15,
     )
     xs, ys = x, y
-    if lbfgs_batch is not None and lbfgs_batch < x.shape[0]:
-        pick = torch.randperm(x.shape[0], generator=gen)[:lbfgs_batch]
+    if opts.lbfgs_batch is not None and opts.lbfgs_batch < x.shape[0]:
+        pick = torch.randperm(x.shape[0], generator=gen)[: opts.lbfgs_batch]
         xs, ys = x[pick], y[pick]
 
     def closure() -> torch.Tensor:
@@ -357,6 +371,6 @@ def _lbfgs_phase(model, loss, x, y, steps, lbfgs_batch, gen, step, check, record
         if not torch.isfinite(value):
             logger.warning("L-BFGS diverged at step %d; keeping the best weights", step)
             break
-        if check(step, float(value.detach())):
+        if monitor(step, float(value.detach())):
             break
     return step

@@ -1,8 +1,9 @@
 """Solve a SymPy PDE: the neural core (``u = G + D·N``) and a classical reference.
 
-Solvers are looked up by name in :data:`SOLVERS`; :func:`solve` takes a
-:class:`Problem` (equations, domain, time window, initial and boundary values) and returns a
-:class:`Solution` that evaluates anywhere and on grids.
+Solvers are subclasses of :class:`Solver`, registered by name in :data:`SOLVERS` when their
+class is defined; :func:`solve` takes a :class:`Problem` (equations, domain, time window,
+initial and boundary values) and a solver's name and returns a :class:`Solution` that
+evaluates anywhere and on grids.  Only the neural solver imports torch, on first use.
 
 Examples
 --------
@@ -16,16 +17,16 @@ True
 >>> solve(p, "fem")
 Traceback (most recent call last):
 ...
-discover.errors.DataError: unknown solver 'fem'; valid solvers: 'neural', 'classical'
-"""
+discover.errors.UnknownNameError: unknown solver 'fem' for solver=; valid solvers: 'neural', 'classical'
+"""  # noqa: E501
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..io import DataError
+from .base import SOLVERS, Deferred, Solver, get_solver, solve
 from .classical import ClassicalSolver
-from .neural import NeuralSolver
+from .from_data import solve_from_data
 from .problem import Ball, Box, Disk, Mask, Polygon, Problem, Solution
 
 __all__ = [
@@ -33,31 +34,24 @@ __all__ = [
     "Ball",
     "Box",
     "ClassicalSolver",
+    "Deferred",
     "Disk",
     "Mask",
     "NeuralSolver",
     "Polygon",
     "Problem",
     "Solution",
+    "Solver",
     "get_solver",
     "solve",
+    "solve_from_data",
 ]
 
-#: solvers by name
-SOLVERS: dict[str, type] = {"neural": NeuralSolver, "classical": ClassicalSolver}
 
+def __getattr__(name: str) -> Any:
+    """``NeuralSolver`` is imported on first use (it needs torch)."""
+    if name == "NeuralSolver":
+        from .neural import NeuralSolver
 
-def get_solver(name: str, **options: Any) -> NeuralSolver | ClassicalSolver:
-    """The solver registered as ``name``, built with ``options``."""
-    if name not in SOLVERS:
-        valid = ", ".join(repr(s) for s in SOLVERS)
-        raise DataError(f"unknown solver '{name}'; valid solvers: {valid}")
-    try:
-        return SOLVERS[name](**options)
-    except TypeError as exc:
-        raise DataError(f"bad option for the '{name}' solver: {exc}") from None
-
-
-def solve(problem: Problem, solver: str = "neural", **options: Any) -> Solution:
-    """Solve ``problem`` with the solver named ``solver`` (options go to its constructor)."""
-    return get_solver(solver, **options).solve(problem)
+        return NeuralSolver
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

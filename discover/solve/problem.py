@@ -27,19 +27,22 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
-import torch
 import xarray as xr
 
 from ..equation import Equation
-from ..io import DataError
+from ..errors import DataError
 from ..library import Derivative, parse_symbol
 from ..parsing import parse_equation
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Ball", "Box", "Disk", "Mask", "Polygon", "Problem", "compile_expr"]
 
@@ -123,6 +126,8 @@ class Box(_Domain):
     def distance(self, x: torch.Tensor) -> torch.Tensor:
         """``Π (x - a)(b - x) / ((b - a)/2)²`` over the sides that do not wrap (1 inside the
         centre, 0 on the boundary); constant 1 for a fully periodic box."""
+        import torch
+
         out = torch.ones(x.shape[0], 1, dtype=x.dtype)
         for j, (name, a, b) in enumerate(self.sides):
             if name not in self.periodic:
@@ -165,6 +170,8 @@ class Disk(_Domain):
         return np.sum((points - np.asarray(self.center)) ** 2, axis=1) <= self.radius**2
 
     def distance(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
         c = torch.as_tensor(self.center, dtype=x.dtype)
         return 1 - torch.sum((x - c) ** 2, dim=1, keepdim=True) / self.radius**2
 
@@ -234,6 +241,8 @@ class Ball(_Domain):
 
     def distance(self, x: torch.Tensor) -> torch.Tensor:
         """``1 - |x - c|² / r²``: 1 at the centre, 0 on the sphere."""
+        import torch
+
         c = torch.as_tensor(self.center, dtype=x.dtype)
         return 1 - torch.sum((x - c) ** 2, dim=1, keepdim=True) / self.radius**2
 
@@ -286,9 +295,11 @@ class _Segments(_Domain):
     segment and smooth inside, scaled to a maximum of about 1."""
 
     segments: np.ndarray
-    _scale: float
+    _scale: float | None
 
     def _phi(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
         seg = torch.as_tensor(self.segments, dtype=x.dtype)
         p1, p2 = seg[:, 0], seg[:, 1]  # (k, 2)
         d = p2 - p1
@@ -302,13 +313,21 @@ class _Segments(_Domain):
         return 1 / torch.sum(1 / phi_i, dim=1, keepdim=True)
 
     def _set_scale(self) -> None:
-        pts = self.sample(2000, np.random.default_rng(0))
-        with torch.no_grad():
-            m = float(self._phi(torch.as_tensor(pts)).max())
-        self._scale = m if m > 0 else 1.0
+        """The scale is found on the first :meth:`distance` (it needs torch)."""
+        self._scale = None
+
+    def _scale_value(self) -> float:
+        if self._scale is None:
+            import torch
+
+            pts = self.sample(2000, np.random.default_rng(0))
+            with torch.no_grad():
+                m = float(self._phi(torch.as_tensor(pts)).max())
+            self._scale = m if m > 0 else 1.0
+        return self._scale
 
     def distance(self, x: torch.Tensor) -> torch.Tensor:
-        return self._phi(x) / self._scale
+        return self._phi(x) / self._scale_value()
 
     def boundary_points(self, n: int, rng: np.random.Generator) -> np.ndarray:
         seg = self.segments
@@ -569,11 +588,30 @@ def compile_expr(expr: sp.Expr, names: Sequence[str], backend: str = "numpy") ->
         if constant:
             like = args[0]
             if backend == "torch":
+                import torch
+
                 return torch.full_like(like, float(value))
             return np.full_like(np.asarray(like, dtype=float), float(value))
         return value
 
     return call
+
+
+def _fully_nonlinear(
+    equations: Any, coords: Sequence[str]
+) -> tuple[tuple[str, ...], list[ParsedEquation]] | None:
+    """The field and equation of a fully nonlinear problem (``det(hessian(u)) = f``, read by
+    :mod:`.monge_ampere`), or None; that module (and torch) is imported only for those."""
+    texts = equations if isinstance(equations, (list, tuple)) else [equations]
+    if not any(isinstance(t, str) and _HESSIAN_CALL.search(t) for t in texts):
+        return None
+    from .monge_ampere import parse_fully_nonlinear
+
+    return parse_fully_nonlinear(equations, coords)
+
+
+#: a call of a function of the Hessian: only such text may be a fully nonlinear equation
+_HESSIAN_CALL = re.compile(r"\b(hessian|det|trace)\s*\(")
 
 
 # ----------------------------------------------------------------------------- problem
@@ -629,9 +667,7 @@ class Problem:
             raise DataError("'t' names time; give the spatial coordinates other names")
         self.time_dependent = time is not None
         self.coords: tuple[str, ...] = (("t",) if self.time_dependent else ()) + tuple(space)
-        from .monge_ampere import parse_fully_nonlinear  # det(hessian(u)) = f and kin
-
-        parsed = parse_fully_nonlinear(equations, self.coords)
+        parsed = _fully_nonlinear(equations, self.coords)
         #: an equation of the Hessian (det, trace), solved by :mod:`.monge_ampere`
         self.fully_nonlinear = parsed is not None
         self.fields, self.equations = parsed or parse_equations(equations, self.coords, fields)

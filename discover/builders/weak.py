@@ -1,0 +1,41 @@
+"""The weak form on the data's own grid (:mod:`discover.weakgrid`)."""
+
+from __future__ import annotations
+
+from ..select import block_folds
+from ..weakgrid import grid_weak_systems
+from .base import BUILDERS, Builder, RegressionSystem, RegressionSystems, check_rows
+
+__all__ = ["WeakGridBuilder"]
+
+
+class WeakGridBuilder(Builder):
+    """Weak SINDy on the raw grid: one system per box size; the first is reported, the
+    others check stability; backward elimination joins the path and the chosen model's
+    coefficients are debiased for the noise (errors in variables)."""
+
+    def build(self, prepared, library, settings) -> RegressionSystems:
+        built = grid_weak_systems(prepared.samples, library)
+        check_rows(len(built.centers[0]), library)
+        systems = [
+            RegressionSystem(
+                variant,
+                tables,
+                centers,
+                block_folds(centers, n_folds=settings.n_folds, seed=settings.seed),
+                dict.fromkeys(tables, n_eff),
+            )
+            for variant, tables, centers, n_eff in zip(
+                built.variants, built.systems, built.centers, built.n_eff
+            )
+        ]
+        return RegressionSystems(
+            systems,
+            "weak",
+            backward=True,
+            debias=built.debiased,
+            diagnostics={"weak_grid": built.info},
+        )
+
+
+BUILDERS.register("weak", WeakGridBuilder())

@@ -1,0 +1,238 @@
+"""Solving at weather stations (``T(time, station)``): equations without spatial
+derivatives as an ODE at each station from its own value; with them, on a grid between the
+stations, from the stations' state spread over it.  Used by
+:func:`~discover.solve.solve_from_data` and by :func:`discover.validate.validate`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+import xarray as xr
+
+from ..errors import DataError
+from ..io import Samples
+from ..library import parse_symbol
+from .classical import ClassicalSolver
+from .problem import ParsedEquation
+from .windows import window_problem
+
+__all__ = [
+    "STATION_GRID",
+    "StationSolution",
+    "data_order",
+    "solve_at_stations",
+    "spatial_terms",
+    "station_datasets",
+    "station_table",
+]
+
+#: points per side of the grid a PDE is solved on between stations
+STATION_GRID = 48
+
+
+@dataclass
+class StationSolution:
+    """A solve at stations: the equations, how they were solved (``ode`` or
+    ``classical``), the values ``(time, station, field)`` at ``times``, the wall time and
+    what the solve did."""
+
+    equations: list[str]
+    solver: str
+    values: np.ndarray
+    times: np.ndarray
+    seconds: float
+    info: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return (
+            f"<Solution of {'; '.join(self.equations)} at {self.values.shape[1]} stations by "
+            f"'{self.solver}' in {self.seconds:.1f} s>"
+        )
+
+
+def solve_at_stations(
+    equations: Sequence[Any],
+    parsed: Sequence[ParsedEquation],
+    samples: Samples,
+    pos: np.ndarray,
+    u0: np.ndarray,
+    times: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Any], str]:
+    """Solve from the stations' state ``u0[station, field]`` at ``times[0]``: the forecast
+    ``(time, station, field)`` at ``times`` (NaN at stations without a start value), what
+    the solve did, and how (``"ode"`` or ``"classical"``).
+
+    ``parsed`` holds one evolution equation per field of ``samples`` in their order (for
+    the ODEs); ``equations`` the same as text or :class:`~discover.equation.Equation` (for
+    the PDE between the stations).
+    """
+    if spatial_terms(parsed, samples):
+        pred, info = _solve_pde_at_stations(equations, samples, pos, u0, times)
+        return pred, info, "classical"
+    pred, info = _solve_ode_at_stations(parsed, samples, pos, u0, times)
+    return pred, info, "ode"
+
+
+def station_table(samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Station data as ``(times, positions, values[t, station, field])``, gaps as NaN."""
+    times = np.unique(samples.points[:, 0])
+    pos, inv = np.unique(samples.points[:, 1:], axis=0, return_inverse=True)
+    table = np.full((len(times), len(pos), len(samples.fields)), np.nan)
+    table[np.searchsorted(times, samples.points[:, 0]), inv.ravel()] = samples.values
+    return times, pos, table
+
+
+def data_order(samples: Samples) -> np.ndarray:
+    """The stations of :func:`station_table` (sorted by position) in the order they first
+    appear in the data."""
+    _, first = np.unique(samples.points[:, 1:], axis=0, return_index=True)
+    return np.argsort(first, kind="stable")
+
+
+def spatial_terms(parsed: Sequence[ParsedEquation], samples: Samples) -> list[str]:
+    """The spatial derivatives the equations use (none: ODEs in time); a DataError for a
+    symbol the data does not give."""
+    spatial = []
+    for e in parsed:
+        for sym in map(str, e.rhs.free_symbols):
+            d = parse_symbol(sym, samples.fields, samples.coords)
+            if d is not None and any(d.orders):
+                spatial.append(sym)
+            elif d is None and sym not in samples.coords:
+                raise DataError(
+                    f"the equation of {sp.sstr(e.lhs)} uses {sym}, which the station data does "
+                    f"not give (its coordinates are {', '.join(samples.coords)})"
+                )
+    return sorted(set(spatial))
+
+
+def _ode_rhs(parsed: Sequence[ParsedEquation], samples: Samples):
+    """``f(t, u[field, station], position[coord, station])`` of equations without spatial
+    derivatives."""
+    args = [sp.Symbol(f) for f in samples.fields] + [sp.Symbol(c) for c in samples.coords]
+    fn = sp.lambdify(args, [e.rhs for e in parsed], modules="numpy")
+    space = samples.space
+
+    def rhs(t: float, u: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        out = fn(*u, np.full(u.shape[1:], t), *(pos[i] for i in range(len(space))))
+        return np.stack([np.broadcast_to(np.asarray(o, float), u.shape[1:]) for o in out])
+
+    return rhs
+
+
+def _solve_ode_at_stations(
+    parsed: Sequence[ParsedEquation], samples: Samples, pos: np.ndarray, u0: np.ndarray,
+    wt: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
+    """Each station's own ODE from its value ``u0[station, field]`` (NaN where it has none)."""
+    from scipy.integrate import solve_ivp
+
+    rhs = _ode_rhs(parsed, samples)
+    ok = np.all(np.isfinite(u0), axis=1)
+    nf, ns = u0.shape[1], int(ok.sum())
+    pos_ok = pos[ok].T
+    sol = solve_ivp(
+        lambda t, y: rhs(t, y.reshape(nf, ns), pos_ok).ravel(),
+        (wt[0], wt[-1]),
+        u0[ok].T.ravel(),
+        t_eval=wt,
+        method="LSODA",
+        rtol=1e-8,
+        atol=1e-10,
+    )
+    if not sol.success:
+        raise DataError(f"the ODE solve at the stations failed: {sol.message}")
+    pred = np.full((len(wt), len(pos), nf), np.nan)
+    pred[:, ok] = sol.y.reshape(nf, ns, len(wt)).transpose(2, 1, 0)
+    return pred, {"method": "LSODA at each station", "rtol": 1e-8}
+
+
+def _spread(
+    samples: Samples, pos: np.ndarray, u0: np.ndarray, t0: float
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """The stations' state ``u0[station, field]`` spread onto a grid of ``STATION_GRID``
+    points per side over their bounding box (thin-plate spline, clipped to the stations'
+    range): the grid's axes and each field's values on it."""
+    from scipy.interpolate import RBFInterpolator
+
+    space = list(samples.space)
+    lo, hi = pos.min(axis=0), pos.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    axes = [np.linspace(lo[i] - 0.02 * span[i], hi[i] + 0.02 * span[i], STATION_GRID)
+            for i in range(len(space))]  # fmt: skip
+    mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(space))
+    init = {}
+    for k, f in enumerate(samples.fields):
+        ok = np.isfinite(u0[:, k])
+        if ok.sum() < len(space) + 2:
+            raise DataError(
+                f"only {int(ok.sum())} stations have a value of {f} at t = {t0:g}, where the "
+                "solve starts; too few to spread over the region"
+            )
+        try:
+            rbf = RBFInterpolator(pos[ok] / span, u0[ok, k], kernel="thin_plate_spline")
+        except np.linalg.LinAlgError:
+            raise DataError(
+                f"the stations lie on a line in {', '.join(space)}; a state between them "
+                "cannot be spread over the region to solve the PDE on"
+            ) from None
+        vals = np.clip(rbf(mesh / span), u0[ok, k].min(), u0[ok, k].max())
+        init[f] = vals.reshape((STATION_GRID,) * len(space))
+    return axes, init
+
+
+def _solve_pde_at_stations(
+    equations: Sequence[Any], samples: Samples, pos: np.ndarray, u0: np.ndarray,
+    wt: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
+    """Spread the stations' state at the start onto a grid over their bounding box, solve
+    there with the walls held at their initial values (no future data enters); the forecast
+    at a station is its own value at the start plus the solution's change there since the
+    start, so that the spreading's error at the stations does not enter the forecast."""
+    space = list(samples.space)
+    axes, init = _spread(samples, pos, u0, wt[0])
+    shape = (STATION_GRID,) * len(space)
+    dims = ("t", *space)
+    window = xr.Dataset(
+        {f: (dims, np.broadcast_to(v, (len(wt), *shape))) for f, v in init.items()},
+        coords={"t": wt, **dict(zip(space, axes, strict=True))},
+    )
+    problem = window_problem(equations, samples, window, (), "initial", wt)
+    sol = ClassicalSolver().solve(problem)
+    grid = sol.dataset if sol.dataset is not None else sol.on_grid()
+    at = {c: xr.DataArray(pos[:, i], dims="station") for i, c in enumerate(space)}
+    change = np.stack(
+        [grid[f].interp(t=wt, **at).transpose("t", "station").values for f in samples.fields],
+        axis=-1,
+    )
+    pred = u0[None] + (change - change[:1])  # each station's own start plus the change
+    info = {
+        "method": f"{sol.info.get('method', 'classical')} on a {'x'.join(map(str, shape))} grid "
+        "between the stations (thin-plate spline start, walls held; each station's value at "
+        "the start plus the solution's change there)",
+    }
+    return pred, info
+
+
+def station_datasets(
+    samples: Samples, pos: np.ndarray, times: np.ndarray, **station_coords: np.ndarray
+):
+    """A function from a table ``(time, station, field)`` at ``times`` to a dataset named
+    like the data, with the stations' positions (and ``station_coords``) on ``station``."""
+    names = samples.names
+    dims = ("t", "station")
+    pos_coords = {names.get(c, c): ("station", pos[:, i]) for i, c in enumerate(samples.space)}
+    extra = {k: ("station", v) for k, v in station_coords.items()}
+    coords = {"t": times, **pos_coords, **extra}
+
+    def as_ds(arr: np.ndarray) -> xr.Dataset:
+        return xr.Dataset(
+            {names.get(f, f): (dims, arr[..., k]) for k, f in enumerate(samples.fields)},
+            coords=coords,
+        )
+
+    return as_ds

@@ -1,0 +1,66 @@
+"""Golden outputs: ``discover find`` / ``validate`` give the JSON pinned before the engine's
+redesign (equations, chosen terms, coefficients to 1e-10 relative, settings keys), so that a
+refactor that should change no number provably changes none.  Re-pin on purpose with
+``python tests/golden/regen.py CASE`` and say why in the commit."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+from discover.datasets import shared_data_dir
+
+HERE = Path(__file__).parent / "golden"
+_spec = importlib.util.spec_from_file_location("golden_regen", HERE / "regen.py")
+regen = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(regen)
+
+#: keys a newer writer may add at the top level without changing a number
+ADDED = {"schema_version"}
+RTOL = 1e-10
+
+
+def differences(want, got, where="") -> list[str]:
+    """Where ``got`` differs from ``want``: floats beyond :data:`RTOL`, anything else exactly."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        extra = set(got) - set(want) - (ADDED if where in ("", "/find") else set())
+        out = [f"{where}: keys {sorted(extra)} added"] if extra else []
+        for k in want:
+            out += differences(want[k], got.get(k, "<missing>"), f"{where}/{k}")
+        return out
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        return [
+            d for i, (a, b) in enumerate(zip(want, got)) for d in differences(a, b, f"{where}[{i}]")
+        ]
+    if isinstance(want, float) and isinstance(got, (int, float)):
+        ok = math.isclose(want, got, rel_tol=RTOL, abs_tol=1e-300) or (
+            math.isnan(want) and math.isnan(got)
+        )
+        return [] if ok else [f"{where}: {want!r} -> {got!r}"]
+    return [] if want == got else [f"{where}: {want!r} -> {got!r}"]
+
+
+def test_differences_finds_a_changed_coefficient():
+    want = {"equations": [{"coef": 0.1, "terms": ["u_xx"]}], "settings": {"a": 1}}
+    assert differences(want, want) == []
+    assert differences(want, {**want, "schema_version": "1.0"}) == []
+    moved = {"equations": [{"coef": 0.1 * (1 + 1e-9), "terms": ["u_xx"]}], "settings": {"a": 1}}
+    assert differences(want, moved)
+    assert differences(want, {**want, "settings": {"a": 1, "b": 2}})
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if c in regen.SLOW else c for c in regen.CASES],
+)
+def test_golden(case, tmp_path):
+    source = regen.CASES[case][0]
+    if source not in regen.GENERATED and not (shared_data_dir() / source).exists():
+        pytest.skip(f"shared data file {source} not found (it lives beside the repository)")
+    want = json.loads((HERE / f"{case}.json").read_text())
+    got = json.loads(json.dumps(regen.run_case(case, shared_data_dir(), tmp_path)))
+    diff = differences(want, got)
+    assert not diff, f"{len(diff)} differences, first: " + "; ".join(diff[:8])
