@@ -129,9 +129,7 @@ def _random(names: tuple[str, ...], seed: int, terms: int) -> MongeAmpereCase:
         inner = f"1 + {_num(q[0, 0])}*{e[0]}"
     else:  # det(I + C Q) for a 2 × 2 Q
         cross = q[0, 0] * q[1, 1] - q[0, 1] ** 2
-        inner = (
-            f"1 + {_num(q[0, 0])}*{e[0]} + {_num(q[1, 1])}*{e[1]} + {_num(cross)}*{e[0]}*{e[1]}"
-        )
+        inner = f"1 + {_num(q[0, 0])}*{e[0]} + {_num(q[1, 1])}*{e[1]} + {_num(cross)}*{e[0]}*{e[1]}"
     eq = f"det(hessian(u)) = {_num(np.linalg.det(a))}*({inner})"
 
     def exact(*cols: np.ndarray) -> np.ndarray:
