@@ -489,7 +489,8 @@ def _log_loss(form: tuple[float, Any], solver: Any, s_f: float, s_u: float, d: i
     ``w = (f / s_f)^(1/d)``, which is ``d·(det^(1/d) - f^(1/d)) / s_f^(1/d)`` to first order
     — the quantity the stability estimate bounds the error of ``u`` by."""
     coef, rhs = form
-    wb, floor, log_c = float(solver.boundary_weight), 1e-3 * s_f, float(np.log(coef))
+    # a floor only for noisy values f + noise <= 0: the weight then drops such a point
+    wb, floor, log_c = float(solver.boundary_weight), 1e-12 * s_f, float(np.log(coef))
 
     def loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         inner, xi, u, g, h = _inner_derivatives(model, x, y)
