@@ -13,6 +13,9 @@ then runs each method in a fresh process and records its wall time and peak resi
     The same, chunked whatever the size (``--memory 200MB``).
 ``weak``, ``weak_chunked``
     The same with ``--method weak`` (:mod:`discover.builders.chunked_weak` when chunked).
+``neural_chunked``
+    ``--method neural`` chunked (``--memory 200MB``): the interpolant trains on a sample of
+    at most 5·10⁵ points drawn slab by slab (:mod:`discover.builders.chunked_neural`).
 ``pysindy_fd``
     pysindy's PDE-FIND on the whole array in memory (:func:`benchmarks.methods.pysindy_fd`),
     only up to ``--pysindy-max`` values.

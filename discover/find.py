@@ -36,6 +36,7 @@ import xarray as xr
 
 from .builders import RegressionSystem, RegressionSystems, builder_for
 from .builders.chunked import ChunkedGridBuilder
+from .builders.chunked_neural import ChunkedNeuralBuilder
 from .builders.chunked_weak import ChunkedWeakBuilder
 from .equation import Equation, TermEstimate
 from .errors import DataError
@@ -62,6 +63,9 @@ from .settings import FindSettings
 __all__ = ["Discovery", "find"]
 
 logger = logging.getLogger(__name__)
+
+#: the chunked path's builder for a method (the derivative methods: ChunkedGridBuilder)
+CHUNKED = {"weak": ChunkedWeakBuilder, "neural": ChunkedNeuralBuilder}
 
 #: a coefficient that moves by more than this fraction of itself between variants is unstable
 STABILITY = 0.5
@@ -207,7 +211,7 @@ def find(
                 raise
             warnings.warn(f"{exc}; loading the data whole", UserWarning, stacklevel=2)
     if prepared is not None:
-        chunked = ChunkedWeakBuilder if prepared.settings.method == "weak" else ChunkedGridBuilder
+        chunked = CHUNKED.get(prepared.settings.method, ChunkedGridBuilder)
         builder = chunked(
             prepared.settings.method,
             memory=budget or parse_memory(DEFAULT_MEMORY),

@@ -180,5 +180,31 @@ def test_chunked_path_refuses_what_needs_the_whole_data():
     ds = make_dataset("advection_diffusion_2d", nx=16, nt=21)
     with pytest.raises(DataError, match="holdout= is not taken by the chunked path"):
         find(ds, "u", chunks=5, holdout="last:20%")
-    with pytest.raises(DataError, match=r"chunked path .* takes weak and the derivative"):
-        find(ds, "u", chunks=5, method="neural")
+
+
+def test_chunked_neural_is_the_in_memory_fit_when_the_sample_holds_every_point():
+    """A grid smaller than the sample: every point, in the in-memory order, and the same
+    equation; the slabs' sample is the one a single pass draws."""
+    ds = make_dataset("advection_diffusion", nx=48, nt=31, noise=0.02, seed=4)
+    kw = {"method": "neural", "n_bootstrap": 0, "neural": {"adam_steps": 150, "lbfgs_steps": 30}}
+    whole = _quiet_find(ds, "u", **kw)
+    chunked = _quiet_find(ds, "u", chunks=7, **kw)
+    _same(whole, chunked, rtol=1e-10)
+    info = chunked.diagnostics["u"]["chunked"]
+    assert info["sampled_points"] == info["of_points"] == 48 * 31
+    assert info["n_chunks"] == 5
+
+
+def test_chunked_neural_sample_is_bounded_and_does_not_depend_on_the_slabs():
+    from discover.builders.chunked_neural import draw_sample
+    from discover.lazy import lazy_samples
+
+    ds = make_dataset("advection_diffusion_2d", nx=24, nt=41).chunk({"t": 8})
+    lazy = lazy_samples(ds, "u")
+    a = draw_sample(lazy, 2000, seed=3)
+    assert 1700 < len(a.points) < 2300  # each of 41·24·24 points kept with p = 2000/23616
+    assert np.allclose(a.values[:, 0], ds["u"].interp(
+        t=("p", a.points[:, 0]), x=("p", a.points[:, 1]), y=("p", a.points[:, 2])).values)
+    b = draw_sample(lazy, 2000, seed=3)
+    assert np.array_equal(a.points, b.points)
+    assert not np.array_equal(a.points, draw_sample(lazy, 2000, seed=4).points)
