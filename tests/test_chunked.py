@@ -203,8 +203,12 @@ def test_chunked_neural_sample_is_bounded_and_does_not_depend_on_the_slabs():
     lazy = lazy_samples(ds, "u")
     a = draw_sample(lazy, 2000, seed=3)
     assert 1700 < len(a.points) < 2300  # each of 41·24·24 points kept with p = 2000/23616
-    assert np.allclose(a.values[:, 0], ds["u"].interp(
-        t=("p", a.points[:, 0]), x=("p", a.points[:, 1]), y=("p", a.points[:, 2])).values)
+    assert np.allclose(
+        a.values[:, 0],
+        ds["u"]
+        .interp(t=("p", a.points[:, 0]), x=("p", a.points[:, 1]), y=("p", a.points[:, 2]))
+        .values,
+    )
     b = draw_sample(lazy, 2000, seed=3)
     assert np.array_equal(a.points, b.points)
     assert not np.array_equal(a.points, draw_sample(lazy, 2000, seed=4).points)
