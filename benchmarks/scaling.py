@@ -39,11 +39,12 @@ import warnings
 from pathlib import Path
 
 #: grid (nt, nx, ny) per number of values
-SHAPES = {10**6: (100, 100, 100), 10**7: (1000, 100, 100), 10**8: (1000, 100, 1000)}
+SHAPES = {10**6: (100, 100, 100), 10**7: (1000, 100, 100), 10**8: (1000, 100, 1000),
+          101 * 128 * 128: (101, 128, 128)}  # fmt: skip
 TRUTH = {"u_x": -0.8, "u_y": 0.5, "u_xx": 0.05, "u_yy": 0.05}
 
 
-def _child(method: str, pattern: str) -> dict:
+def _child(method: str, pattern: str, max_order: str = "2") -> dict:
     """Run one method in this process; its wall time, peak memory and equation."""
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
@@ -53,14 +54,14 @@ def _child(method: str, pattern: str) -> dict:
         from .methods import pysindy_fd
 
         ds = xr.open_mfdataset(sorted(glob.glob(pattern))).load()
-        found = pysindy_fd(ds, 2, TRUTH)["found"]
+        found = pysindy_fd(ds, int(max_order), TRUTH)["found"]
         eq = " + ".join(f"{c:.4g}*{k}" for k, c in found.items())
     else:
         from discover import find
 
         memory = "200MB" if method.endswith("_chunked") else "2GB"
         how = method.split("_")[0]
-        r = find(pattern, "u", method=how, n_bootstrap=0, max_order=2, memory=memory)
+        r = find(pattern, "u", method=how, n_bootstrap=0, max_order=int(max_order), memory=memory)
         eq = str(r.equations[0]) + (" (chunked)" if "chunked" in r.diagnostics["u"] else "")
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -89,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         "--methods", nargs="+", default=["fd", "fd_chunked", "weak_chunked", "pysindy_fd"]
     )
     p.add_argument("--pysindy-max", type=float, default=1e6)
+    p.add_argument("--max-order", type=int, default=2, help="of the library (both tools)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/scaling"))
     p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "discover_scaling")
     p.add_argument("--append", action="store_true", help="add to the table in --out")
-    p.add_argument("--child", nargs=2, metavar=("METHOD", "GLOB"), help=argparse.SUPPRESS)
+    p.add_argument("--child", nargs=3, metavar=("METHOD", "GLOB", "ORDER"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(_child(*args.child)))
@@ -104,13 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         for m in args.methods:
             if m.startswith("pysindy") and v > args.pysindy_max:
                 continue
-            cmd = [sys.executable, "-m", "benchmarks.scaling", "--child", m, pattern]
+            cmd = [sys.executable, "-m", "benchmarks.scaling", "--child", m, pattern,
+                   str(args.max_order)]  # fmt: skip
             res = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
             if res.returncode:
                 print(res.stderr[-2000:], file=sys.stderr)
                 continue
             out = json.loads(res.stdout.strip().splitlines()[-1])
-            row = {"values": v, "shape": "x".join(map(str, SHAPES[v])), "method": m, **out,
+            row = {"values": v, "shape": "x".join(map(str, SHAPES[v])), "method": m,
+                   "max_order": args.max_order, **out,
                    "us_per_value": 1e6 * out["wall_s"] / v}  # fmt: skip
             print(json.dumps(row), file=sys.stderr)
             rows.append(row)
@@ -129,16 +133,19 @@ def _parsed(row: dict) -> dict:
 
 def _table(rows: list[dict], out: Path) -> None:
     with (out / "scaling.csv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        names = list(dict.fromkeys(k for r in rows for k in r))
+        w = csv.DictWriter(fh, fieldnames=names, restval="")
         w.writeheader()
         w.writerows(rows)
     lines = [
-        "| values | grid (t×x×y) | method | wall time | time per value | peak memory | equation |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| values | grid (t×x×y) | method | order | wall time | time per value | peak memory "
+        "| equation |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         lines.append(
-            f"| {r['values']:.0e} | {r['shape']} | {r['method']} | {r['wall_s']:.0f} s | "
+            f"| {r['values']:.0e} | {r['shape']} | {r['method']} | {r.get('max_order') or 2} | "
+            f"{r['wall_s']:.0f} s | "
             f"{r['us_per_value']:.1f} µs | {r['peak_bytes'] / 1e9:.2f} GB | {r['equation']} |"
         )
     (out / "scaling.md").write_text("\n".join(lines) + "\n")
