@@ -212,3 +212,15 @@ def test_chunked_neural_sample_is_bounded_and_does_not_depend_on_the_slabs():
     b = draw_sample(lazy, 2000, seed=3)
     assert np.array_equal(a.points, b.points)
     assert not np.array_equal(a.points, draw_sample(lazy, 2000, seed=4).points)
+
+
+def test_the_neural_evaluation_axes_thin_the_longest_axis_first():
+    from types import SimpleNamespace
+
+    from discover.builders.chunked_neural import EVALUATION_POINTS, _thinned_axes
+
+    axes = {"t": np.arange(3000.0), "x": np.arange(40.0), "y": np.arange(2000.0)}
+    thin = _thinned_axes(SimpleNamespace(grid=xr.Dataset(coords=axes), coords=tuple(axes)))
+    assert thin.sizes["x"] == 40  # short axes keep every point
+    assert np.prod(list(thin.sizes.values())) <= EVALUATION_POINTS
+    assert thin["t"].values[0] == 0 and np.all(np.diff(thin["t"].values) > 1)

@@ -155,10 +155,15 @@ class _SlabTask:
 
 
 def _thinned_axes(samples) -> xr.Dataset:
-    """The grid's axes (no values), every k-th value kept so that their product is at most
-    :data:`EVALUATION_POINTS`, the same k on every axis."""
+    """The grid's axes (no values), the longest thinned first (every k-th value kept) until
+    their product is at most :data:`EVALUATION_POINTS`: short axes keep their resolution,
+    which the weak form's boxes (sized in points) need."""
     axes = {c: np.asarray(samples.grid[c].values, dtype=float) for c in samples.coords}
-    total, k = int(np.prod([a.size for a in axes.values()])), 1
-    while total / k ** len(axes) > EVALUATION_POINTS:
-        k += 1
-    return xr.Dataset(coords={c: a[::k] for c, a in axes.items()})
+    stride = dict.fromkeys(axes, 1)
+
+    def length(c: str) -> int:
+        return -(-axes[c].size // stride[c])
+
+    while np.prod([length(c) for c in axes]) > EVALUATION_POINTS:
+        stride[max(axes, key=length)] += 1
+    return xr.Dataset(coords={c: a[:: stride[c]] for c, a in axes.items()})
