@@ -83,7 +83,7 @@ def test_a_pde_is_re_solved_by_the_neural_core_and_on_a_grid_between_the_station
     days = np.arange(ds.sizes["time"], dtype=float)
     lon = ds["lon"].values
     ds["T"][:] = 10 + 5 * np.sin(2 * np.pi * (lon[None, :] - speed * days[:, None]) / 25)
-    quick = {"adam_steps": 300, "lbfgs_steps": 300}
+    quick = {"adam_steps": 200, "lbfgs_steps": 200}
     v = validate(_result([("T_lon", -speed)]), ds, solver="both", solver_options=quick)
     assert v.info["solver"] == "neural" and "region" in v.info["solver_info"]
     cross = v.info["cross_check"]

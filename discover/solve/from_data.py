@@ -33,7 +33,7 @@ from ..io import Samples, load, open_dataset, symbol_name
 from ..parsing import parse_equation
 from .base import choose_solver, get_solver
 from .problem import ParsedEquation, parse_equations
-from .stations import StationSolution, data_order, solve_at_stations, station_table
+from .stations import HISTORY, StationSolution, data_order, solve_at_stations, station_table
 from .windows import periodic_sides, window_problem
 
 __all__ = ["solve_from_data"]
@@ -135,9 +135,11 @@ def _from_stations(
     if not np.all(np.isfinite(u0), axis=1).any():
         raise DataError(f"no station has a value at t = {times[k]:g}; give another --start")
     t0 = time.perf_counter()
+    first = max(0, k - HISTORY + 1)
     pred, info, how = solve_at_stations(
         equations, parsed, samples, pos, u0, out_times, solver=solver,
         solver_options=dict(solver_options or {}),
+        history=(times[first : k + 1], table[first : k + 1]),
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     order = data_order(samples)  # the stations in the data's order

@@ -35,6 +35,7 @@ from .problem import Box, Problem
 
 __all__ = [
     "LIFTS",
+    "AtTime",
     "LiftSettings",
     "SplineModule",
     "TrigGrid",
@@ -188,6 +189,18 @@ class SplineModule(nn.Module):
         d2 = torch.sum((z[:, None, :] - self.centres[None]) ** 2, dim=2) + 1e-24
         out = (d2**1.5) @ self.weights + self.poly[0] + z @ self.poly[1:]
         return out[:, None]
+
+
+class AtTime(nn.Module):
+    """A module of ``(t, x…)`` read at the fixed time ``t0``: a module of ``x…``."""
+
+    def __init__(self, net: nn.Module, t0: float) -> None:
+        super().__init__()
+        self.net = net
+        self.t0 = t0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([torch.full_like(x[:, :1], self.t0), x], dim=1))
 
 
 class Fields(nn.Module):

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["StationSpline"]
+__all__ = ["StartState", "StationSpline"]
 
 #: smoothing parameters tried, relative to the kernel matrix's mean size
 _LAMBDAS = np.concatenate([[0.0], np.logspace(-9, 1, 21)])
@@ -48,6 +48,10 @@ class StationSpline:
     smoothing : float or "loo"
         ``λ`` relative to the mean kernel entry, or ``"loo"`` (the default): the one of a
         grid from 0 to 10 with the least leave-one-out error.
+    scale : array (d,), optional
+        The length of each axis in the kernel (default: the points' extent along it).
+    scored : array of bool (n,), optional
+        The points whose leave-one-out errors choose ``λ`` (default: all).
 
     Attributes
     ----------
@@ -57,21 +61,30 @@ class StationSpline:
         The leave-one-out RMS error at that ``λ`` (NaN when ``λ`` was given).
     """
 
-    def __init__(self, points: np.ndarray, values: np.ndarray, *, smoothing: Any = "loo"):
+    def __init__(
+        self,
+        points: np.ndarray,
+        values: np.ndarray,
+        *,
+        smoothing: Any = "loo",
+        scale: np.ndarray | None = None,
+        scored: np.ndarray | None = None,
+    ):
         p = np.asarray(points, float)
         v = np.asarray(values, float)
         n, d = p.shape
         if n < d + 2:
             raise DataError(f"{n} stations are too few to spread a state over {d} dimensions")
         self.shift = p.mean(axis=0)
-        span = p.max(axis=0) - p.min(axis=0)
+        span = p.max(axis=0) - p.min(axis=0) if scale is None else np.asarray(scale, float)
         self.scale = np.where(span > 0, span, 1.0)
         self.centres = (p - self.shift) / self.scale
         kernel = _cubic(self.centres, self.centres)
         poly = np.column_stack([np.ones(n), self.centres])
         unit = float(np.mean(kernel)) or 1.0
         if smoothing == "loo":
-            lam, self.loo_rmse_ = _best_smoothing(kernel, poly, v, unit)
+            rows = np.ones(n, bool) if scored is None else np.asarray(scored, bool)
+            lam, self.loo_rmse_ = _best_smoothing(kernel, poly, v, unit, rows)
         else:
             lam, self.loo_rmse_ = float(smoothing), float("nan")
         self.smoothing_ = lam
@@ -95,6 +108,87 @@ class StationSpline:
         return SplineModule(self)
 
 
+class StartState:
+    """The stations' state at ``t0`` as a function of space: a spline of their values at
+    ``t0`` alone, or a space–time spline of their last few values up to ``t0`` (never
+    after), read at ``t0`` — whichever predicts the values at ``t0`` best when each is left
+    out in turn.
+
+    Parameters
+    ----------
+    times : array (k,)
+        The times of the rows of ``values``, the last one ``t0``.
+    pos : array (n, d)
+        Station positions.
+    values : array (k, n)
+        Their values (NaN where missing).
+    stretches : sequence of float
+        Lengths of the time window, in units of the stations' extent, tried for the
+        space–time spline (a long one couples the times strongly).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> pos = rng.uniform(0, 1, (50, 2)); t = np.linspace(0, 0.4, 5)
+    >>> exact = np.sin(3 * pos[:, 0] - t[:, None]) + pos[:, 1]
+    >>> noisy = exact + 0.05 * rng.standard_normal(exact.shape)
+    >>> s = StartState(t, pos, noisy)
+    >>> s.how_.startswith("space-time")
+    True
+    >>> bool(np.sqrt(np.mean((s(pos) - exact[-1]) ** 2)) < 0.05)
+    True
+    """
+
+    def __init__(
+        self,
+        times: np.ndarray,
+        pos: np.ndarray,
+        values: np.ndarray,
+        *,
+        stretches: tuple[float, ...] = (0.25, 1.0, 4.0),
+    ) -> None:
+        times, pos, values = (np.asarray(a, float) for a in (times, pos, values))
+        self.t0 = float(times[-1])
+        last = np.isfinite(values[-1])
+        best = StationSpline(pos[last], values[-1, last])
+        self.spline, self.time_scale, self.how_ = best, None, "the stations at the start"
+        if len(times) > 1:
+            t, p = np.meshgrid(times, np.arange(len(pos)), indexing="ij")
+            ok = np.isfinite(values)
+            pts = np.column_stack([t[ok], pos[p[ok]]])
+            span = np.ptp(pos, axis=0)
+            for stretch in stretches:
+                tscale = (times[-1] - times[0]) / stretch
+                cand = StationSpline(
+                    pts, values[ok], scale=np.concatenate([[tscale], span]),
+                    scored=t[ok] == times[-1],
+                )  # fmt: skip
+                if cand.loo_rmse_ < best.loo_rmse_:
+                    best, self.spline, self.time_scale = cand, cand, tscale
+                    self.how_ = f"space-time, the stations' last {len(times)} values"
+        self.loo_rmse_ = best.loo_rmse_
+
+    def _with_time(self, pts: np.ndarray) -> np.ndarray:
+        if self.time_scale is None:
+            return pts
+        return np.column_stack([np.full(len(pts), self.t0), pts])
+
+    def __call__(self, *points: np.ndarray) -> np.ndarray:
+        """Values at ``t0`` at ``points`` ``(m, d)`` or at the columns given apart."""
+        if len(points) == 1 and np.ndim(points[0]) == 2:
+            pts = np.asarray(points[0], float)
+        else:
+            pts = np.column_stack([np.asarray(c, float).ravel() for c in points])
+        return self.spline(self._with_time(pts))
+
+    def torch_module(self):
+        """The state at ``t0`` as a frozen torch module of spatial points ``(m, d)``."""
+        from .lift import AtTime
+
+        module = self.spline.torch_module()
+        return module if self.time_scale is None else AtTime(module, self.t0)
+
+
 def _cubic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``|a_i − b_j|³``."""
     d2 = np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=2)
@@ -116,47 +210,23 @@ def _solve(kernel: np.ndarray, poly: np.ndarray, rhs: np.ndarray, lam: float) ->
 
 
 def _best_smoothing(
-    kernel: np.ndarray, poly: np.ndarray, values: np.ndarray, unit: float
+    kernel: np.ndarray, poly: np.ndarray, values: np.ndarray, unit: float, rows: np.ndarray
 ) -> tuple[float, float]:
-    """The ``λ`` of :data:`_LAMBDAS` with the least leave-one-out RMS error, and that error."""
-    n = len(values)
+    """The ``λ`` of :data:`_LAMBDAS` with the least leave-one-out RMS error over ``rows``,
+    and that error (Rippa's formula: ``eᵢ = cᵢ / (M⁻¹)ᵢᵢ`` for the system matrix ``M``)."""
+    n, m = poly.shape
     best = (0.0, np.inf)
     for lam in _LAMBDAS:
-        hat = _hat(kernel, poly, lam * unit)
-        if hat is None:
+        system = np.block([[kernel + lam * unit * np.eye(n), poly], [poly.T, np.zeros((m, m))]])
+        try:
+            inv = np.linalg.inv(system)
+        except np.linalg.LinAlgError:
             continue
-        resid = values - hat @ values
-        lever = 1 - np.diag(hat)
-        if np.any(lever < 1e-10):  # interpolation: leave-one-out by refitting
-            loo = _loo_by_refit(kernel, poly, values, lam * unit)
-        else:
-            loo = resid / lever
+        coef = inv[:n, :n] @ values
+        loo = (coef / np.diag(inv)[:n])[rows]
         err = float(np.sqrt(np.mean(loo**2)))
-        if err < best[1] * (1 - 1e-9):
+        if np.isfinite(err) and err < best[1] * (1 - 1e-9):
             best = (float(lam), err)
     if not np.isfinite(best[1]):
         raise DataError(f"cannot spread the values of {n} stations over the region")
     return best
-
-
-def _hat(kernel: np.ndarray, poly: np.ndarray, lam: float) -> np.ndarray | None:
-    """The smoother's hat matrix ``H`` (values at the stations = ``H @ values``)."""
-    n = len(kernel)
-    try:
-        sol = _solve(kernel, poly, np.eye(n), lam)
-    except DataError:
-        return None
-    return kernel @ sol[:n] + poly @ sol[n:]
-
-
-def _loo_by_refit(
-    kernel: np.ndarray, poly: np.ndarray, values: np.ndarray, lam: float
-) -> np.ndarray:
-    """Leave-one-out errors by refitting without each station in turn."""
-    n = len(values)
-    out = np.empty(n)
-    for i in range(n):
-        keep = np.arange(n) != i
-        sol = _solve(kernel[np.ix_(keep, keep)], poly[keep], values[keep, None], lam)
-        out[i] = values[i] - (kernel[i, keep] @ sol[: n - 1, 0] + poly[i] @ sol[n - 1 :, 0])
-    return out

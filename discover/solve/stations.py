@@ -25,10 +25,11 @@ from .base import get_solver
 from .classical import ClassicalSolver
 from .problem import ParsedEquation, Problem
 from .region import station_region
-from .spline import StationSpline
+from .spline import StartState
 from .windows import window_problem
 
 __all__ = [
+    "HISTORY",
     "STATION_GRID",
     "STATION_SOLVERS",
     "StationSolution",
@@ -41,6 +42,8 @@ __all__ = [
 
 #: points per side of the grid a PDE is solved on between stations
 STATION_GRID = 48
+#: how many values of each station, up to the start, the neural start state may use
+HISTORY = 5
 #: the solvers that solve a PDE between stations
 STATION_SOLVERS = ("neural", "classical")
 
@@ -77,6 +80,7 @@ def solve_at_stations(
     region: str = "hull",
     data: xr.Dataset | None = None,
     solver_options: dict[str, Any] | None = None,
+    history: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any], str]:
     """Solve from the stations' state ``u0[station, field]`` at ``times[0]``: the forecast
     ``(time, station, field)`` at ``times`` (NaN at stations without a start value where
@@ -88,7 +92,9 @@ def solve_at_stations(
     the PDE between the stations).  ``solver="neural"`` solves on the ``region`` (see
     :func:`~discover.solve.region.station_region`; ``data`` holds a mask variable) even
     equations without spatial derivatives; ``"classical"`` solves those as an ODE at each
-    station and the others on a grid over the stations' bounding box.
+    station and the others on a grid over the stations' bounding box.  ``history`` holds
+    the stations' last few values up to the start, ``(times, values[time, station, field])``
+    (the last time the start): the neural start state may be a space–time spline of them.
     """
     if solver not in STATION_SOLVERS:
         raise DataError(
@@ -98,8 +104,9 @@ def solve_at_stations(
             parameter="solver",
         )
     if solver == "neural":
+        past = history or (times[:1], u0[None])
         pred, info = _solve_pde_neural(
-            equations, samples, pos, u0, times, region=region, data=data,
+            equations, samples, pos, past, times, region=region, data=data,
             options=solver_options,
         )  # fmt: skip
         return pred, info, "neural"
@@ -110,43 +117,49 @@ def solve_at_stations(
     return pred, info, "ode"
 
 
-def start_splines(samples: Samples, pos: np.ndarray, u0: np.ndarray, t0: float) -> dict:
-    """Each field's smoothing spline of the stations' start values (those that have one)."""
+def start_splines(
+    samples: Samples, pos: np.ndarray, past: tuple[np.ndarray, np.ndarray]
+) -> dict[str, StartState]:
+    """Each field's start state (:class:`~discover.solve.spline.StartState`) from the
+    stations' values ``past = (times, values[time, station, field])`` up to the start."""
+    times, values = past
     out = {}
     for k, f in enumerate(samples.fields):
-        ok = np.isfinite(u0[:, k])
+        ok = np.isfinite(values[-1, :, k])
         if ok.sum() < pos.shape[1] + 2:
             raise DataError(
-                f"only {int(ok.sum())} stations have a value of {f} at t = {t0:g}, where the "
-                "solve starts; too few to spread over the region"
+                f"only {int(ok.sum())} stations have a value of {f} at t = {times[-1]:g}, where "
+                "the solve starts; too few to spread over the region"
             )
-        out[f] = StationSpline(pos[ok], u0[ok, k])
+        out[f] = StartState(times, pos, values[:, :, k])
     return out
 
 
 def _solve_pde_neural(
-    equations: Sequence[Any], samples: Samples, pos: np.ndarray, u0: np.ndarray,
-    wt: np.ndarray, *, region: str, data: xr.Dataset | None, options: dict[str, Any] | None,
+    equations: Sequence[Any], samples: Samples, pos: np.ndarray,
+    past: tuple[np.ndarray, np.ndarray], wt: np.ndarray, *, region: str,
+    data: xr.Dataset | None, options: dict[str, Any] | None,
 ) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
     """The neural core on the stations' region: the start state is each field's smoothing
-    spline of the stations' values at the start (the lift ``G``, exact, walls held at it),
-    the equation is solved over the region, and the solution is read at every station."""
+    spline of the stations' values up to the start (the lift ``G``, exact, walls held at
+    it), the equation is solved over the region, and the solution is read at every
+    station."""
     space = list(samples.space)
     dom, how = station_region(pos, space, region=region, data=data, units=samples.units)
-    splines = start_splines(samples, pos, u0, wt[0])
+    splines = start_splines(samples, pos, past)
     problem = Problem(
         equations, dom, time=wt, initial=splines, boundary="initial", fields=samples.fields
     )
     sol = get_solver("neural", **dict(options or {})).solve(problem)
     pts = np.column_stack([np.repeat(wt, len(pos)), np.tile(pos, (len(wt), 1))])
     pred = sol(pts).reshape(len(wt), len(pos), len(samples.fields))
-    loo = ", ".join(f"{f} {s.loo_rmse_:.3g}" for f, s in splines.items())
+    loo = ", ".join(f"{f} {s.loo_rmse_:.3g} ({s.how_})" for f, s in splines.items())
     info = {
         **sol.info,
         "method": "neural (u = G + D·N) on the stations' region, read at every station",
         "region": how,
-        "start_state": "smoothing cubic spline of the stations at the start (leave-one-out "
-        f"RMS error {loo}); the walls hold it",
+        "start_state": "smoothing cubic spline of the stations up to the start (leave-one-out "
+        f"RMS error at the start {loo}); the walls hold it",
         "seconds": sol.seconds,
     }
     return pred, info

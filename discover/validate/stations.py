@@ -20,6 +20,7 @@ from ..errors import DataError
 from ..io import Samples, at_positions, holdout_start, open_dataset
 from ..solve.problem import ParsedEquation
 from ..solve.stations import (
+    HISTORY,
     solve_at_stations,
     spatial_terms,
     station_datasets,
@@ -75,11 +76,13 @@ def resolve_stations(
             "choose another hold-out"
         )
     wt = times[start:]
+    first = max(0, start - HISTORY + 1)  # the start state may use these values, none later
     t0 = time.perf_counter()
     pred, solver_info, how = solve_at_stations(
         equations, parsed, samples, pos, u0, wt, solver=solver, region=region,
         data=data if isinstance(data, xr.Dataset) else None,
         solver_options=dict(solver_options or {}),
+        history=(times[first : start + 1], table[first : start + 1]),
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     info = {"solver": how, "solver_info": solver_info, "seconds": seconds, "periodic": []}
