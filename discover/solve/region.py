@@ -52,9 +52,9 @@ import xarray as xr
 
 from ..errors import DataError
 from ..io.geodesy import degree_kind
-from .problem import Box, Mask, Polygon, _Domain
+from .problem import Box, Mask, Polygon, _Domain, _Segments
 
-__all__ = ["REGIONS", "concave_hull", "read_outline", "station_region"]
+__all__ = ["REGIONS", "InflowWalls", "concave_hull", "read_outline", "station_region"]
 
 #: the named regions (besides ``mask:VAR`` and outline files)
 REGIONS = ("hull", "concave")
@@ -334,3 +334,38 @@ def _mask(data: xr.Dataset | None, var: str, names: Sequence[str], units) -> Mas
         )
     ordered = m.rename({d: names[want.index(k)] for d, k in zip(dims, kinds)})
     return Mask(ordered.transpose(names[1], names[0]).fillna(0) != 0)
+
+
+class InflowWalls(_Segments):
+    """A polygon whose values are imposed only on the walls where a constant velocity
+    ``v`` flows in (``v·n < 0``, ``n`` the outward normal): for an equation of first order
+    in space (advection) the outflow walls take no values, so the held start values do not
+    fight the equation there.  Points, bounds and sampling are the polygon's; the distance
+    function vanishes on the inflow walls only.
+
+    >>> sq = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])
+    >>> walls = InflowWalls(sq, (1.0, 0.0))  # flowing in +x: the wall x = 0 takes values
+    >>> walls.segments.tolist()
+    [[[0.0, 1.0], [0.0, 0.0]]]
+    """
+
+    def __init__(self, polygon: Polygon, velocity: Sequence[float]) -> None:
+        v = np.asarray(velocity, float)
+        seg = polygon.segments
+        d = seg[:, 1] - seg[:, 0]
+        ccw = _area(polygon.vertices) > 0
+        normal = np.column_stack([d[:, 1], -d[:, 0]]) * (1 if ccw else -1)
+        inflow = normal @ v < 0
+        self.polygon = polygon
+        self.names = polygon.names
+        self.segments = seg[inflow]
+        self._set_scale()
+
+    def __repr__(self) -> str:
+        return f"InflowWalls({len(self.segments)} of {len(self.polygon.segments)} walls)"
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.polygon.bounds()
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        return self.polygon.contains(points)
