@@ -193,3 +193,34 @@ def test_neural_station_validation_on_an_l_shape_nears_the_error_floor(seed, tmp
     assert neural <= 1.5 * floor  # measured 1.18–1.41 × the floor over seeds 0–2
     assert v.rmse["equation @ held-out stations"] <= 1.6 * floor
     assert neural < 0.75 * v.rmse["persistence"]
+
+
+# ----------------------------------------------------------------------------- done-when (b)
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["sample", "shared"])
+def test_the_45_towns_are_validated_by_the_neural_core_on_swedens_region(source, tmp_path):
+    """``find --holdout last:20%,stations:9`` then ``discover validate`` with no solver named:
+    the neural core on the towns' hull, the unseen towns scored apart, in under 60 CPU s."""
+    from discover.datasets import open_sample, shared_data_dir
+
+    if source == "sample":
+        data = tmp_path / "towns.nc"
+        open_sample("smhi_45towns").to_netcdf(data)
+    else:
+        data = shared_data_dir() / "smhi-45towns" / "smhi_45towns_2014.nc"
+        if not data.exists():
+            pytest.skip(f"shared data file {data} not found (it lives beside the repository)")
+    res, out = tmp_path / "towns.json", tmp_path / "v.json"
+    found = run("find", data, "--var", "T", "--holdout", "last:20%,stations:9",
+                "--bootstrap", "20", "--json", res)  # fmt: skip
+    assert found.exit_code == 0, found.output
+    cpu = time.process_time()
+    v = run("validate", res, data, "--leads", "1d,2d,5d", "--json", out)
+    assert time.process_time() - cpu < 60  # measured 14–15 CPU s (one thread, loaded machine)
+    assert v.exit_code == 0, v.output
+    first = v.stdout.splitlines()[0]
+    assert first.startswith("solver neural (auto: station data) on the convex hull of the 45")
+    doc = json.loads(out.read_text())
+    assert doc["solver"] == "neural" and len(doc["holdout_stations"]) == 9
+    lead = doc["leads"]["equation @ held-out stations"]
+    assert all(np.isfinite(lead)) and max(lead) < 10  # °C: a forecast, not a blow-up
