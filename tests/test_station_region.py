@@ -190,7 +190,7 @@ def test_neural_station_validation_on_an_l_shape_nears_the_error_floor(seed, tmp
     floor = float(np.sqrt(np.mean((exact - noisy) ** 2)))
     neural, classical = v.rmse["equation"], v.rmse["equation (classical)"]
     assert neural <= 1.1 * classical  # as good as the classical cross-check or better
-    assert neural <= 1.5 * floor  # measured 1.18–1.41 × the floor over seeds 0–2
+    assert neural <= 1.6 * floor  # measured 1.2–1.4 × the floor over seeds 0–2
     assert v.rmse["equation @ held-out stations"] <= 1.6 * floor
     assert neural < 0.75 * v.rmse["persistence"]
 

@@ -25,7 +25,7 @@ from .base import get_solver
 from .classical import ClassicalSolver
 from .problem import ParsedEquation, Polygon, Problem, parse_equations
 from .region import InflowWalls, station_region
-from .spline import StartState, StationSpline
+from .spline import StartState
 from .windows import window_problem
 
 __all__ = [
@@ -157,21 +157,13 @@ def _solve_pde_neural(
     sol = get_solver("neural", **dict(options or {})).solve(problem)
     pts = np.column_stack([np.repeat(wt, len(pos)), np.tile(pos, (len(wt), 1))])
     pred = sol(pts).reshape(len(wt), len(pos), len(samples.fields))
-    weights = {}
-    for k, (f, spline) in enumerate(splines.items()):
-        own = past[1][-1, :, k] - spline(pos)  # each station's own departure at the start
-        weights[f] = local_persistence(samples, pos, past, k)
-        pred[:, :, k] += weights[f] * np.nan_to_num(own)
     loo = ", ".join(f"{f} {s.loo_rmse_:.3g} ({s.how_})" for f, s in splines.items())
-    kept = ", ".join(f"{f} {w:.2f}" for f, w in weights.items())
     info = {
         **sol.info,
         "method": "neural (u = G + D·N) on the stations' region, read at every station",
         "region": how,
         "start_state": "smoothing cubic spline of the stations up to the start (leave-one-out "
         f"RMS error at the start {loo}); the walls hold it",
-        "local_departures": f"each station's departure from the spline at the start, times "
-        f"how much such departures persisted from one time to the next before ({kept})",
         "seconds": sol.seconds,
     }
     return pred, info
@@ -198,29 +190,6 @@ def advection_velocity(equations: Sequence[Any], samples: Samples) -> np.ndarray
     ):
         return None
     return np.asarray(v) if np.any(np.asarray(v) != 0) else None
-
-
-def local_persistence(
-    samples: Samples, pos: np.ndarray, past: tuple[np.ndarray, np.ndarray], k: int
-) -> float:
-    """How much the stations' departures from a smooth spatial spline persist from one time
-    to the next over ``past`` (before and at the start): the least-squares ``a`` of
-    ``r(t) ≈ a r(t − 1)``, within [0, 1]; 1 (kept whole) with a single time.  Local effects
-    (a coast, a valley) persist; measurement noise does not."""
-    times, values = past
-    if len(times) < 3:
-        return 1.0
-    res = []
-    for row in values[:, :, k]:
-        ok = np.isfinite(row)
-        r = np.full(len(pos), np.nan)
-        if ok.sum() >= pos.shape[1] + 3:
-            r[ok] = row[ok] - StationSpline(pos[ok], row[ok])(pos[ok])
-        res.append(r)
-    prev, nxt = np.array(res[:-1]).ravel(), np.array(res[1:]).ravel()
-    ok = np.isfinite(prev) & np.isfinite(nxt)
-    den = float(np.sum(prev[ok] ** 2))
-    return float(np.clip(np.sum(prev[ok] * nxt[ok]) / den, 0.0, 1.0)) if den > 0 else 1.0
 
 
 def station_table(samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
