@@ -172,7 +172,8 @@ def test_unknown_layouts_and_solvers_elsewhere(grid, tmp_path):
             "--out", tmp_path / "s.nc", "--solver", "fem")
     )  # fmt: skip
     assert line == (
-        "error: unknown solver 'fem' for --solver; valid solvers: 'auto', 'both', 'neural', 'classical'"
+        "error: unknown solver 'fem' for --solver; valid solvers: 'auto', 'both', 'neural', "
+        "'classical'"
     )
     assert sorted(LAYOUTS) == ["grid", "scattered", "station"]
 
