@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python -m discover.datasets sample smhi_45towns $(DEMO)/towns.nc --force
 	$(BIN)/discover find $(DEMO)/towns.nc --var T --holdout last:20%,stations:9 --bootstrap 20 --json $(DEMO)/towns.json --latex $(DEMO)/towns.tex --force
 	@echo "--- $(DEMO)/towns.tex"; cat $(DEMO)/towns.tex
+	$(BIN)/discover validate $(DEMO)/towns.json $(DEMO)/towns.nc --leads 1d,2d,5d --plot $(DEMO)/towns.png --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

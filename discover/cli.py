@@ -437,7 +437,9 @@ def _write_plot(result, out: Path, criterion: str, *, force: bool) -> None:
 
 
 def _solver_options(solver: str, steps: int | None, optimizer: str = "adam") -> dict:
-    if solver == "neural":
+    """The neural core's options (``auto`` and ``both`` may take it; validate passes them
+    to the neural solver only)."""
+    if solver in ("neural", "auto", "both"):
         opts: dict = {"progress": sys.stderr.isatty(), "optimizer": optimizer}
         if steps is not None:
             opts.update(adam_steps=steps, lbfgs_steps=steps)
@@ -458,7 +460,20 @@ def validate(
     var: Annotated[
         str | None, typer.Option("--var", "-v", help="Field variable(s); the result's by default.")
     ] = None,
-    solver: Annotated[str, typer.Option(help=f"Solver: {_names(SOLVERS)}.")] = "classical",
+    solver: Annotated[
+        str,
+        typer.Option(
+            help=f"Solver: {_names(SOLVERS)}; auto: neural at stations, classical on grids; "
+            "both: the two side by side."
+        ),
+    ] = "auto",
+    region: Annotated[
+        str,
+        typer.Option(
+            help="Stations: where the neural core solves: hull, concave, mask:VAR (a variable "
+            "of DATA) or an outline file (.geojson, .csv with lon,lat)."
+        ),
+    ] = "hull",
     holdout: Annotated[
         str | None,
         typer.Option(
@@ -527,6 +542,7 @@ def validate(
         sel=_run(parse_sel, sel) or None,
         baselines=tuple(baseline or ()),
         layout=layout,
+        region=region,
     )
     _report_validation(v, leads, json_out, plot, force)
 

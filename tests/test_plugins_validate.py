@@ -143,7 +143,7 @@ def test_a_toy_baseline_is_scored_on_grids_and_at_stations(grid, zero_baseline, 
 
 # ----------------------------------------------------------------------------- unknown names
 UNKNOWN = {
-    "solver": ("solver", "'neural', 'classical'"),
+    "solver": ("solver", "'auto', 'both', 'neural', 'classical'"),
     "baseline": ("baselines", "'persistence', 'trend', 'climatology', 'neural-scheme'"),
     "layout": ("layout", "'auto', 'grid', 'station', 'scattered'"),
 }
@@ -171,7 +171,10 @@ def test_unknown_layouts_and_solvers_elsewhere(grid, tmp_path):
         run("solve", "u_t = 0.05*u_xx - u_x", "--init", data, "--t-end", "1",
             "--out", tmp_path / "s.nc", "--solver", "fem")
     )  # fmt: skip
-    assert line == "error: unknown solver 'fem' for --solver; valid solvers: 'neural', 'classical'"
+    assert line == (
+        "error: unknown solver 'fem' for --solver; valid solvers: 'auto', 'both', 'neural', "
+        "'classical'"
+    )
     assert sorted(LAYOUTS) == ["grid", "scattered", "station"]
 
 
@@ -230,8 +233,8 @@ def test_a_pde_is_solved_between_stations(tmp_path):
     err = np.abs(out["sea_surface_temperature"].values - truth)[1:]
     persistence = np.abs(truth[0] - truth)[1:]
     assert np.median(err) < 0.5 * np.median(persistence)
-    with pytest.raises(DataError, match="the 'neural' solver is for gridded data"):
-        solve_from_data([f"sea_surface_temperature_t = {rhs}"], ds, t_end=0.5, solver="neural")
+    with pytest.raises(DataError, match="solver 'both' scores two solvers side by side"):
+        solve_from_data([f"sea_surface_temperature_t = {rhs}"], ds, t_end=0.5, solver="both")
 
 
 # ----------------------------------------------------------------------------- the JSON

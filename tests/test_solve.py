@@ -46,9 +46,11 @@ def heat_exact(t: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- problems
 def test_registry_lists_the_valid_names():
-    assert set(SOLVERS) == {"neural", "classical"}
+    assert set(SOLVERS) == {"neural", "classical"}  # auto and both are resolved before lookup
     with pytest.raises(
-        DataError, match="unknown solver 'fd' for solver=; valid solvers: 'neural', 'classical'"
+        DataError,
+        match="unknown solver 'fd' for solver=; valid solvers: 'auto', 'both', 'neural', "
+        "'classical'",
     ):
         get_solver("fd")
     with pytest.raises(DataError, match="bad option for the 'classical' solver"):

@@ -131,7 +131,7 @@ def test_cli_validate_writes_json_and_a_plot(burgers, burgers_result, tmp_path):
     ("args", "message"),
     [
         (["--holdout", "first:3"], "last:P%"),
-        (["--solver", "fem"], "unknown solver 'fem' for --solver; valid solvers: 'neural'"),
+        (["--solver", "fem"], "unknown solver 'fem' for --solver; valid solvers: 'auto', 'both'"),
         (["--periodic", "z"], "not coordinates"),
         (["--plot", "out.pdf"], "PNG"),
     ],

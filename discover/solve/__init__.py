@@ -17,19 +17,20 @@ True
 >>> solve(p, "fem")
 Traceback (most recent call last):
 ...
-discover.errors.UnknownNameError: unknown solver 'fem' for solver=; valid solvers: 'neural', 'classical'
+discover.errors.UnknownNameError: unknown solver 'fem' for solver=; valid solvers: 'auto', 'both', 'neural', 'classical'
 """  # noqa: E501
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import SOLVERS, Deferred, Solver, get_solver, solve
+from .base import AUTO_SOLVERS, SOLVERS, Deferred, Solver, choose_solver, get_solver, solve
 from .classical import ClassicalSolver
 from .from_data import solve_from_data
 from .problem import Ball, Box, Disk, Mask, Polygon, Problem, Solution
 
 __all__ = [
+    "AUTO_SOLVERS",
     "SOLVERS",
     "Ball",
     "Box",
@@ -42,6 +43,7 @@ __all__ = [
     "Problem",
     "Solution",
     "Solver",
+    "choose_solver",
     "get_solver",
     "solve",
     "solve_from_data",

@@ -31,9 +31,9 @@ from ..equation import Equation
 from ..errors import DataError
 from ..io import Samples, load, open_dataset, symbol_name
 from ..parsing import parse_equation
-from .base import get_solver
+from .base import choose_solver, get_solver
 from .problem import ParsedEquation, parse_equations
-from .stations import StationSolution, data_order, solve_at_stations, station_table
+from .stations import HISTORY, StationSolution, data_order, solve_at_stations, station_table
 from .windows import periodic_sides, window_problem
 
 __all__ = ["solve_from_data"]
@@ -61,15 +61,26 @@ def solve_from_data(
 
     On a grid, ``periodic`` names the sides that wrap around and ``boundary`` gives the
     walls their values (``data``: the data's over time; ``initial``: held).  At stations
-    only the classical solver runs; the walls of the grid between stations are held.
+    the walls hold the start state: the neural core solves on the stations' hull, the
+    classical solver on a grid between them (an ODE at each station for an equation without
+    spatial derivatives).  ``solver="auto"`` takes the neural core at stations, the
+    classical solver on grids.
     """
+    if solver == "both":
+        raise DataError(
+            "solver 'both' scores two solvers side by side in validate; give one solver "
+            "(auto, neural or classical) to solve",
+            parameter="solver",
+        )
     if var is None:
         var = _fields_in(equations, data)
     samples = load(data, var, time_unit=time_unit, sel=sel)
+    solver = choose_solver(solver, layout=samples.layout)[0]
     if samples.layout == "station":
         return _from_stations(
-            equations, samples, t_end=t_end, start=start, n_times=n_times, solver=solver
-        )
+            equations, samples, t_end=t_end, start=start, n_times=n_times, solver=solver,
+            solver_options=solver_options,
+        )  # fmt: skip
     if samples.grid is None:
         raise DataError(
             f"solving starts from a state on a grid or at stations, but the data's layout is "
@@ -112,15 +123,10 @@ def _from_stations(
     start: float | None,
     n_times: int,
     solver: str,
+    solver_options: Mapping[str, Any] | None = None,
 ) -> tuple[StationSolution, xr.Dataset]:
     """Solve from the stations' state at ``start``: the solution and a dataset of it on
     ``(time, station)`` named like the data."""
-    if solver != "classical":
-        raise DataError(
-            f"at stations an equation is solved per station (ODE) or on a grid between them "
-            f"by the classical solver; the '{solver}' solver is for gridded data",
-            parameter="solver",
-        )
     times, pos, table = station_table(samples)
     k = _start_index(times, start)
     out_times = _output_times(times[k], t_end, n_times)
@@ -129,7 +135,12 @@ def _from_stations(
     if not np.all(np.isfinite(u0), axis=1).any():
         raise DataError(f"no station has a value at t = {times[k]:g}; give another --start")
     t0 = time.perf_counter()
-    pred, info, how = solve_at_stations(equations, parsed, samples, pos, u0, out_times)
+    first = max(0, k - HISTORY + 1)
+    pred, info, how = solve_at_stations(
+        equations, parsed, samples, pos, u0, out_times, solver=solver,
+        solver_options=dict(solver_options or {}),
+        history=(times[first : k + 1], table[first : k + 1]),
+    )  # fmt: skip
     seconds = time.perf_counter() - t0
     order = data_order(samples)  # the stations in the data's order
     pred, pos = pred[:, order], pos[order]

@@ -33,7 +33,16 @@ from ..io import DataError
 from ..neural import MLP, Scaled, fit
 from .problem import Box, Problem
 
-__all__ = ["LIFTS", "LiftSettings", "TrigGrid", "fit_lift", "periodic_grid_lift"]
+__all__ = [
+    "LIFTS",
+    "AtTime",
+    "LiftSettings",
+    "SplineModule",
+    "TrigGrid",
+    "exact_lift",
+    "fit_lift",
+    "periodic_grid_lift",
+]
 
 
 #: how ``G`` is built: ``auto`` takes the trigonometric interpolant where it applies
@@ -165,6 +174,58 @@ def periodic_grid_lift(problem: Problem) -> nn.Module | None:
     return SpaceOnly(TrigGrid(axes, values.reshape(*mesh[0].shape, -1)))
 
 
+class SplineModule(nn.Module):
+    """A :class:`~discover.solve.spline.StationSpline` as a frozen torch module of points
+    ``(m, d)``: ``Σ wᵢ (|z − zᵢ|² + δ)^{3/2} + a₀ + a·z`` in the spline's scaled coordinates
+    ``z`` (``δ = 1e-24`` keeps autograd finite at a station itself)."""
+
+    def __init__(self, spline: Any) -> None:
+        super().__init__()
+        for name in ("shift", "scale", "centres", "weights", "poly"):
+            self.register_buffer(name, torch.as_tensor(np.asarray(getattr(spline, name), float)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.shift) / self.scale
+        d2 = torch.sum((z[:, None, :] - self.centres[None]) ** 2, dim=2) + 1e-24
+        out = (d2**1.5) @ self.weights + self.poly[0] + z @ self.poly[1:]
+        return out[:, None]
+
+
+class AtTime(nn.Module):
+    """A module of ``(t, x…)`` read at the fixed time ``t0``: a module of ``x…``."""
+
+    def __init__(self, net: nn.Module, t0: float) -> None:
+        super().__init__()
+        self.net = net
+        self.t0 = t0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([torch.full_like(x[:, :1], self.t0), x], dim=1))
+
+
+class Fields(nn.Module):
+    """Several one-column modules side by side (one per field)."""
+
+    def __init__(self, parts: list[nn.Module]) -> None:
+        super().__init__()
+        self.parts = nn.ModuleList(parts)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([p(x) for p in self.parts], dim=1)
+
+
+def exact_lift(problem: Problem) -> nn.Module | None:
+    """``G(t, x) = s(x)`` when every field's initial values are a smooth interpolant with a
+    torch form (``torch_module()``, e.g. a :class:`~discover.solve.spline.StationSpline`)
+    and the walls hold the initial values: it meets both exactly (else ``None``)."""
+    init = problem.initial or {}
+    if not (problem.time_dependent and init and problem.boundary == "initial"):
+        return None
+    if not all(hasattr(v, "torch_module") for v in init.values()):
+        return None
+    return SpaceOnly(Fields([init[f].torch_module() for f in problem.fields]))
+
+
 def fit_lift(
     problem: Problem,
     lo: np.ndarray,
@@ -180,9 +241,13 @@ def fit_lift(
     keep their initial values)."""
     t_start = time.perf_counter()
     trig = periodic_grid_lift(problem) if settings.lift == "auto" else None
+    exact = exact_lift(problem) if settings.lift == "auto" and trig is None else None
     if trig is not None:
         parts, err, rms = "initial (trigonometric interpolation)", 0.0, 1.0
         lift: nn.Module = trig
+    elif exact is not None:
+        parts, err, rms = "initial and walls (the start state's spline, exact)", 0.0, 1.0
+        lift = exact
     else:
         init_p, init_v, wall_p, wall_v = _lift_samples(problem, rng, settings.lift_points)
         if init_p is None:

@@ -1,7 +1,12 @@
 """Solving at weather stations (``T(time, station)``): equations without spatial
-derivatives as an ODE at each station from its own value; with them, on a grid between the
-stations, from the stations' state spread over it.  Used by
-:func:`~discover.solve.solve_from_data` and by :func:`discover.validate.validate`."""
+derivatives as an ODE at each station from its own value; with them, between the stations,
+from the stations' state spread over the region they cover — by the neural core on the
+region itself (:mod:`~discover.solve.region`: their hull, an outline or a mask) or by the
+classical solver on a grid over their bounding box.  Used by
+:func:`~discover.solve.solve_from_data` and by :func:`discover.validate.validate`.
+
+Boundary treatment, both solvers: the walls hold the start state for the whole solve, so no
+value after the start enters the forecast."""
 
 from __future__ import annotations
 
@@ -16,12 +21,17 @@ import xarray as xr
 from ..errors import DataError
 from ..io import Samples
 from ..library import parse_symbol
+from .base import get_solver
 from .classical import ClassicalSolver
-from .problem import ParsedEquation
+from .problem import ParsedEquation, Polygon, Problem, parse_equations
+from .region import InflowWalls, station_region
+from .spline import StartState
 from .windows import window_problem
 
 __all__ = [
+    "HISTORY",
     "STATION_GRID",
+    "STATION_SOLVERS",
     "StationSolution",
     "data_order",
     "solve_at_stations",
@@ -32,6 +42,10 @@ __all__ = [
 
 #: points per side of the grid a PDE is solved on between stations
 STATION_GRID = 48
+#: how many values of each station, up to the start, the neural start state may use
+HISTORY = 5
+#: the solvers that solve a PDE between stations
+STATION_SOLVERS = ("neural", "classical")
 
 
 @dataclass
@@ -61,20 +75,121 @@ def solve_at_stations(
     pos: np.ndarray,
     u0: np.ndarray,
     times: np.ndarray,
+    *,
+    solver: str = "classical",
+    region: str = "hull",
+    data: xr.Dataset | None = None,
+    solver_options: dict[str, Any] | None = None,
+    history: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any], str]:
     """Solve from the stations' state ``u0[station, field]`` at ``times[0]``: the forecast
-    ``(time, station, field)`` at ``times`` (NaN at stations without a start value), what
-    the solve did, and how (``"ode"`` or ``"classical"``).
+    ``(time, station, field)`` at ``times`` (NaN at stations without a start value where
+    the solve cannot give one), what the solve did, and how (``"ode"``, ``"neural"`` or
+    ``"classical"``).
 
     ``parsed`` holds one evolution equation per field of ``samples`` in their order (for
     the ODEs); ``equations`` the same as text or :class:`~discover.equation.Equation` (for
-    the PDE between the stations).
+    the PDE between the stations).  ``solver="neural"`` solves on the ``region`` (see
+    :func:`~discover.solve.region.station_region`; ``data`` holds a mask variable) even
+    equations without spatial derivatives; ``"classical"`` solves those as an ODE at each
+    station and the others on a grid over the stations' bounding box.  ``history`` holds
+    the stations' last few values up to the start, ``(times, values[time, station, field])``
+    (the last time the start): the neural start state may be a space–time spline of them.
     """
+    if solver not in STATION_SOLVERS:
+        raise DataError(
+            f"at stations the equation is re-solved by the neural solver on the stations' "
+            f"region or by the classical one on a grid between them, not by '{solver}'; "
+            "give --solver neural, classical, auto or both",
+            parameter="solver",
+        )
+    if solver == "neural":
+        past = history or (times[:1], u0[None])
+        pred, info = _solve_pde_neural(
+            equations, samples, pos, past, times, region=region, data=data,
+            options=solver_options,
+        )  # fmt: skip
+        return pred, info, "neural"
     if spatial_terms(parsed, samples):
         pred, info = _solve_pde_at_stations(equations, samples, pos, u0, times)
         return pred, info, "classical"
     pred, info = _solve_ode_at_stations(parsed, samples, pos, u0, times)
     return pred, info, "ode"
+
+
+def start_splines(
+    samples: Samples, pos: np.ndarray, past: tuple[np.ndarray, np.ndarray]
+) -> dict[str, StartState]:
+    """Each field's start state (:class:`~discover.solve.spline.StartState`) from the
+    stations' values ``past = (times, values[time, station, field])`` up to the start."""
+    times, values = past
+    out = {}
+    for k, f in enumerate(samples.fields):
+        ok = np.isfinite(values[-1, :, k])
+        if ok.sum() < pos.shape[1] + 2:
+            raise DataError(
+                f"only {int(ok.sum())} stations have a value of {f} at t = {times[-1]:g}, where "
+                "the solve starts; too few to spread over the region"
+            )
+        out[f] = StartState(times, pos, values[:, :, k])
+    return out
+
+
+def _solve_pde_neural(
+    equations: Sequence[Any], samples: Samples, pos: np.ndarray,
+    past: tuple[np.ndarray, np.ndarray], wt: np.ndarray, *, region: str,
+    data: xr.Dataset | None, options: dict[str, Any] | None,
+) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
+    """The neural core on the stations' region: the start state is each field's smoothing
+    spline of the stations' values up to the start (the lift ``G``, exact, walls held at
+    it), the equation is solved over the region, and the solution is read at every
+    station."""
+    space = list(samples.space)
+    dom, how = station_region(pos, space, region=region, data=data, units=samples.units)
+    velocity = advection_velocity(equations, samples)
+    if velocity is not None and isinstance(dom, Polygon):
+        dom = InflowWalls(dom, velocity)
+        how += f"; values held on the {len(dom.segments)} inflow walls only (advection)"
+    splines = start_splines(samples, pos, past)
+    problem = Problem(
+        equations, dom, time=wt, initial=splines, boundary="initial", fields=samples.fields
+    )
+    sol = get_solver("neural", **dict(options or {})).solve(problem)
+    pts = np.column_stack([np.repeat(wt, len(pos)), np.tile(pos, (len(wt), 1))])
+    pred = sol(pts).reshape(len(wt), len(pos), len(samples.fields))
+    loo = ", ".join(f"{f} {s.loo_rmse_:.3g} ({s.how_})" for f, s in splines.items())
+    info = {
+        **sol.info,
+        "method": "neural (u = G + D·N) on the stations' region, read at every station",
+        "region": how,
+        "start_state": "smoothing cubic spline of the stations up to the start (leave-one-out "
+        f"RMS error at the start {loo}); the walls hold it",
+        "seconds": sol.seconds,
+    }
+    return pred, info
+
+
+def advection_velocity(equations: Sequence[Any], samples: Samples) -> np.ndarray | None:
+    """The constant velocity ``v`` of one equation of first order in space,
+    ``u_t = −v·∇u + f(t, x, u)`` (nothing else of ``u``'s derivatives); None otherwise."""
+    if len(samples.fields) != 1:
+        return None
+    _, parsed = parse_equations(equations, samples.coords, samples.fields)
+    rhs, f = parsed[0].rhs, samples.fields[0]
+    v = []
+    for c in samples.space:
+        grad = sp.Symbol(f"{f}_{c}")
+        coef = rhs.diff(grad)
+        if not coef.is_number:
+            return None
+        v.append(-float(coef))
+    rest = rhs.subs({sp.Symbol(f"{f}_{c}"): 0 for c in samples.space})
+    if any(
+        (d := parse_symbol(str(sym), samples.fields, samples.coords)) is not None and any(d.orders)
+        for sym in rest.free_symbols
+    ):
+        return None
+    return np.asarray(v) if np.any(np.asarray(v) != 0) else None
 
 
 def station_table(samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,10 +7,14 @@ Baselines give the errors a scale (:mod:`~discover.validate.baselines`): persist
 ``u(t) = u(t_start)``, each point's linear trend, the diurnal climatology of sub-daily
 records, and on request a learned forecaster (``baselines=["neural-scheme"]``).
 
-At stations (``T(time, station)``) the equation is re-solved at every station: without
-spatial derivatives as an ODE at each station from its own value, with them on a grid
-between the stations; the stations ``find`` held out (``holdout="last:20%,stations:9"``)
-are scored apart.
+At stations (``T(time, station)``) the equation is re-solved at every station: by default
+(``solver="auto"``) the neural core solves it on the region the stations cover (their hull,
+an outline or a mask: ``region=``) from the stations' state spread by a smoothing spline,
+and reads it at every station; an equation without spatial derivatives is an ODE at each
+station.  ``solver="classical"`` solves on a grid between the stations, ``solver="both"``
+scores the two side by side.  The stations ``find`` held out
+(``holdout="last:20%,stations:9"``) are scored apart.  On grids ``auto`` is the classical
+solver.
 
 An equation that does not beat persistence clearly has not explained the dynamics, however
 good its regression fit looked.
@@ -45,13 +49,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import sympy as sp
 import xarray as xr
 
 from ..equation import Equation
 from ..errors import DataError
 from ..io import Samples
-from ..solve.base import SOLVERS
+from ..solve.base import choose_solver
 from ..solve.from_data import solve_from_data
+from ..solve.problem import ParsedEquation
+from ..solve.stations import spatial_terms
 from ..solve.windows import detect_periodic
 from .baselines import BASELINES, Baseline, check_baselines, chosen
 from .grid import resolve_grid
@@ -81,13 +88,14 @@ def validate(
     data: str | Path | xr.Dataset,
     var: str | Sequence[str] | None = None,
     *,
-    solver: str = "classical",
+    solver: str = "auto",
     holdout: str | None = None,
     periodic: Sequence[str] | str = "auto",
     solver_options: Mapping[str, Any] | None = None,
     sel: Mapping[str, Any] | None = None,
     baselines: Sequence[str] = (),
     layout: str = "auto",
+    region: str = "hull",
 ) -> Validation:
     """Re-solve the discovered equation(s) over a held-out window and compare with the data.
 
@@ -101,8 +109,9 @@ def validate(
     var : str or sequence of str, optional
         The field variable(s); the result's by default.
     solver : str
-        A name in :data:`discover.solve.SOLVERS` (``classical``, ``neural``); at stations
-        only ``classical``.
+        A name in :data:`discover.solve.SOLVERS`: ``auto`` (the default: the neural core at
+        stations, the classical solver on grids), ``both`` (that one and the other as a
+        cross-check, scored side by side), ``neural``, ``classical``.
     holdout : str, optional
         ``last:P%`` or ``last:N``; the result's own hold-out by default, else ``last:20%``
         (held-out stations are the result's, recorded by ``find``).
@@ -118,36 +127,70 @@ def validate(
         names in :data:`BASELINES`, e.g. ``neural-scheme``.
     layout : str
         How to read ``data`` (see :func:`discover.io.load`); detected by default.
+    region : str
+        At stations, where the neural core solves (see
+        :func:`discover.solve.region.station_region`): ``hull`` (default), ``concave``,
+        ``mask:VAR`` (a variable of ``data``) or a GeoJSON/CSV outline file.
 
     Returns
     -------
     Validation
     """
-    SOLVERS.check(solver)
+    choose_solver(solver, layout="grid")  # the registry's one-line error for a bad name
     check_baselines(baselines)
     found = read_result(result)
     samples = load_like(found, data, var, sel, layout)
     check_baselines(baselines, samples.layout)
     equations = matching_equations(found, samples)
     holdout = holdout or found.settings.get("holdout") or "last:20%"
-    if samples.layout == "station":
-        held = found.holdout["stations"]
-        resolved = resolve_stations(equations, samples, holdout, solver=solver, held=held)
-    elif samples.grid is not None:
-        resolved = resolve_grid(
-            equations,
-            samples,
-            holdout,
-            solver=solver,
-            periodic=periodic,
-            solver_options=solver_options,
-        )
-    else:
+    main, cross, why = _chosen(solver, samples, equations)
+    if samples.layout != "station" and samples.grid is None:
         raise DataError(
             f"validation re-solves on a grid or at stations, but the data's layout is "
             f"'{samples.layout}'; give gridded or station data"
         )
-    return _scored(resolved, equations, samples, holdout, baselines)
+    opts = dict(solver_options or {})
+    run = _resolver(equations, samples, holdout, found, data, periodic, region)
+    # the options are the named solver's, or the neural core's when auto or both chose it
+    resolved = run(main, opts if main in (solver, "neural") else {})
+    if cross is not None:
+        other = run(cross, opts if cross == "neural" else {})
+        resolved.cross = {f"equation ({cross})": other.prediction}
+        resolved.info["cross_check"] = {
+            "solver": other.info["solver"],
+            "solver_info": other.info["solver_info"],
+            "seconds": other.info["seconds"],
+        }
+    v = _scored(resolved, equations, samples, holdout, baselines)
+    v.choice = why
+    return v
+
+
+def _chosen(solver: str, samples: Samples, equations: Sequence[Equation]):
+    """:func:`~discover.solve.base.choose_solver` for these data; at stations ``auto`` solves
+    an equation without spatial derivatives as an ODE at each station (``classical``)."""
+    main, cross, why = choose_solver(solver, layout=samples.layout)
+    if samples.layout == "station" and solver == "auto":
+        parsed = [ParsedEquation(sp.Symbol(e.lhs), e.rhs_expr, e.field) for e in equations]
+        if not spatial_terms(parsed, samples):
+            return "classical", None, "auto: station data, no spatial derivative: an ODE each"
+    return main, cross, why
+
+
+def _resolver(equations, samples, holdout, found, data, periodic, region):
+    """A function of a solver's name and options that re-solves on the data's layout."""
+
+    def run(name: str, options: dict[str, Any]) -> Resolved:
+        if samples.layout == "station":
+            return resolve_stations(
+                equations, samples, holdout, solver=name, held=found.holdout["stations"],
+                region=region, data=data, solver_options=options,
+            )  # fmt: skip
+        return resolve_grid(
+            equations, samples, holdout, solver=name, periodic=periodic, solver_options=options
+        )
+
+    return run
 
 
 def _scored(
@@ -159,7 +202,7 @@ def _scored(
 ) -> Validation:
     """The equation's forecast and the baselines', scored by the one scorer."""
     record = resolved.record
-    models = {"equation": resolved.prediction}
+    models = {"equation": resolved.prediction, **resolved.cross}
     for name in chosen(baselines):
         forecast = BASELINES[name]().forecast(record)
         if forecast is not None:

@@ -68,6 +68,8 @@ class Validation:
         self.data: xr.Dataset = kw["data"]
         self.info: dict[str, Any] = kw["info"]
         self.samples: Samples = kw["samples"]
+        #: why this solver ran (``"auto: station data"``, ``"given"`` …); printed first
+        self.choice: str = kw.get("choice", "given")
 
     @property
     def ratio(self) -> float:
@@ -75,15 +77,22 @@ class Validation:
         e = self.errors["equation"]
         return float(self.errors["persistence"] / e) if e > 0 else float("inf")
 
+    def label(self, key: str) -> str:
+        """A model's row label; with a cross-check, the equation's rows name their solver."""
+        out = model_label(key)
+        if "cross_check" in self.info and key.removesuffix(HELD_OUT) == "equation":
+            out = out.replace("equation", f"equation ({self.info['solver']})", 1)
+        return out
+
     def table(self) -> str:
         """A plain-text table of the errors."""
         unit = self.samples.units.get(self.samples.fields[0], "")
-        w = max(14, *(len(model_label(k)) + 2 for k in self.errors))
+        w = max(14, *(len(self.label(k)) + 2 for k in self.errors))
         lines = [
             f"{'model':<{w}}{'rel. L2':>10}{'RMSE':>12}" + (f" [{unit}]" if unit else ""),
         ]
         for k in self.errors:
-            lines.append(f"{model_label(k):<{w}}{self.errors[k]:>10.3g}{self.rmse[k]:>12.3g}")
+            lines.append(f"{self.label(k):<{w}}{self.errors[k]:>10.3g}{self.rmse[k]:>12.3g}")
         return "\n".join(lines)
 
     def at_leads(self, leads: Sequence[float]) -> dict[str, list[float]]:
@@ -121,12 +130,25 @@ class Validation:
         got = self.at_leads(leads)
         labels = list(labels or [f"{x:g}" for x in leads])
         unit = self.samples.units.get(self.samples.fields[0], "")
-        w = max(18, *(len(model_label(k)) + 2 for k in self.errors))
+        w = max(18, *(len(self.label(k)) + 2 for k in self.errors))
         lines = [f"{'RMSE' + (f' [{unit}]' if unit else ''):<{w}}" + "".join(
             f"{lab:>10}" for lab in labels)]  # fmt: skip
         for k in self.errors:
-            lines.append(f"{model_label(k):<{w}}" + "".join(f"{v:>10.3g}" for v in got[k]))
+            lines.append(f"{self.label(k):<{w}}" + "".join(f"{v:>10.3g}" for v in got[k]))
         return "\n".join(lines)
+
+    def solver_line(self) -> str:
+        """The first line printed: the solver taken and why (as ``find`` prints its preset),
+        where it solved, and the cross-check."""
+        i = self.info
+        line = f"solver {i['solver']} ({self.choice})"
+        region = i["solver_info"].get("region")
+        if region:
+            line += f" on the {region}"
+        cross = i.get("cross_check")
+        if cross:
+            line += f"; cross-check: {cross['solver']} in {cross['seconds']:.1f} s"
+        return line
 
     def __str__(self) -> str:
         i = self.info
@@ -142,7 +164,7 @@ class Validation:
             n = len(i.get("holdout_stations", []))
             ratio = p / e if e > 0 else math.inf
             verdict += f" ({_versus(ratio)} at the {n} stations the discovery never saw)"
-        return "\n".join([head, *i["equations"], self.table(), verdict])
+        return "\n".join([self.solver_line(), head, *i["equations"], self.table(), verdict])
 
     def to_dict(self) -> dict[str, Any]:
         return {

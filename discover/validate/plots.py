@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .baselines import BASELINES
-from .outcome import HELD_OUT, model_label
+from .outcome import HELD_OUT
 
 if TYPE_CHECKING:
     from .outcome import Validation
@@ -101,7 +101,7 @@ def _grid_leads(v: Validation, ax: Any) -> None:
     for k in v.errors:
         style = "-o" if k == "equation" else BASELINES[k].style if k in BASELINES else "-"
         rmse = np.maximum(v.per_time_rmse[k], 1e-16)
-        ax.semilogy(lead, rmse, style, label=model_label(k), markersize=3)
+        ax.semilogy(lead, rmse, style, label=v.label(k), markersize=3)
     t_unit = s.units.get("t")
     ax.set_xlabel(f"lead time [{t_unit}]" if t_unit else "lead time")
     ax.set_ylabel(f"RMSE [{s.units[f]}]" if s.units.get(f) else "RMSE")
@@ -144,7 +144,7 @@ def _station_leads(v: Validation, ax: Any) -> None:
     lead = np.asarray(v.per_time_rmse["t"]) - v.info["t_start"]
     for k in v.errors:
         style = "--" if k.endswith(HELD_OUT) else "-"
-        ax.plot(lead, v.per_time_rmse[k], style, marker="o", markersize=3, label=model_label(k))
+        ax.plot(lead, v.per_time_rmse[k], style, marker="o", markersize=3, label=v.label(k))
     ax.set_xlabel(f"lead time [{tunit}]" if tunit else "lead time")
     ax.set_ylabel(f"RMSE [{unit}]" if unit else "RMSE")
     ax.set_title("error against lead time")

@@ -58,7 +58,8 @@ class Record:
 class Resolved:
     """A layout's re-solve: the forecast ``(time, point, field)`` over the window, the
     groups of points scored apart (suffix -> which points), the solution and data as
-    datasets named like the data, and what the solve did."""
+    datasets named like the data, what the solve did, and (``solver="both"``) the other
+    solver's forecast."""
 
     record: Record
     prediction: np.ndarray
@@ -67,6 +68,8 @@ class Resolved:
     info: dict[str, Any]
     groups: dict[str, np.ndarray | None] = field(default_factory=lambda: {"": None})
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the cross-check's forecast, ``{"equation (classical)": (time, point, field)}``
+    cross: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def as_table(ds: xr.Dataset, fields: Sequence[str]) -> np.ndarray:

@@ -1,20 +1,26 @@
-"""Re-solving at weather stations (``T(time, station)``): without spatial derivatives as an
-ODE at each station from its own value, with them on a grid between the stations; the
-stations ``find`` held out (``holdout="last:20%,stations:9"``) are scored apart."""
+"""Re-solving at weather stations (``T(time, station)``): by the neural core on the region
+the stations cover, read at every station, or by the classical solver (without spatial
+derivatives an ODE at each station from its own value, with them on a grid between the
+stations); the stations ``find`` held out (``holdout="last:20%,stations:9"``) are scored
+apart."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sympy as sp
+import xarray as xr
 
 from ..equation import Equation
 from ..errors import DataError
-from ..io import Samples, at_positions, holdout_start
+from ..io import Samples, at_positions, holdout_start, open_dataset
 from ..solve.problem import ParsedEquation
 from ..solve.stations import (
+    HISTORY,
     solve_at_stations,
     spatial_terms,
     station_datasets,
@@ -48,15 +54,16 @@ def resolve_stations(
     *,
     solver: str,
     held: Sequence[Sequence[float]] | None,
+    region: str = "hull",
+    data: str | Path | xr.Dataset | None = None,
+    solver_options: Mapping[str, Any] | None = None,
 ) -> Resolved:
-    """Re-solve at the stations from their state at the start of the held-out window: an
-    ODE at each station, a PDE on a grid between them; the stations ``held`` (positions)
-    are scored apart."""
-    if solver != "classical":
-        raise DataError(
-            f"at stations the equation is re-solved per station (ODE) or on a grid between "
-            f"them (classical); the '{solver}' solver is for gridded data"
-        )
+    """Re-solve at the stations from their state at the start of the held-out window: by
+    the neural core on the stations' ``region`` (``data`` holds a mask variable), or by the
+    classical solver (an ODE at each station, a PDE on a grid between them); the stations
+    ``held`` (positions) are scored apart."""
+    if region.startswith("mask:") and isinstance(data, (str, Path)):
+        data = open_dataset(data)
     parsed = [ParsedEquation(sp.Symbol(e.lhs), e.rhs_expr, e.field) for e in equations]
     spatial_terms(parsed, samples)  # a one-line error for a symbol the data do not give
     times, pos, table = station_table(samples)
@@ -69,8 +76,14 @@ def resolve_stations(
             "choose another hold-out"
         )
     wt = times[start:]
+    first = max(0, start - HISTORY + 1)  # the start state may use these values, none later
     t0 = time.perf_counter()
-    pred, solver_info, how = solve_at_stations(equations, parsed, samples, pos, u0, wt)
+    pred, solver_info, how = solve_at_stations(
+        equations, parsed, samples, pos, u0, wt, solver=solver, region=region,
+        data=data if isinstance(data, xr.Dataset) else None,
+        solver_options=dict(solver_options or {}),
+        history=(times[first : start + 1], table[first : start + 1]),
+    )  # fmt: skip
     seconds = time.perf_counter() - t0
     info = {"solver": how, "solver_info": solver_info, "seconds": seconds, "periodic": []}
     extra = {
