@@ -192,7 +192,8 @@ def test_validate_prints_the_neural_scheme_baseline(tmp_path):
     assert res.exit_code == 0, res.output
     assert "neural-scheme" in res.stdout
     bad = runner.invoke(app, ["validate", str(tmp_path / "r.json"), str(path), "--baseline", "x"])
-    assert bad.exit_code == 2 and "unknown baseline 'x' for --baseline; valid baselines:" in bad.output
+    assert bad.exit_code == 2
+    assert "unknown baseline 'x' for --baseline; valid baselines:" in bad.output
     bad = runner.invoke(app, ["find", str(path), "--var", "u", "--optimizer", "sgd"])
     assert bad.exit_code == 2 and "valid optimizers" in bad.output
 
