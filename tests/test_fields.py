@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import sympy as sp
 from cli_run import one_error_line, run
-from discover import find
 from discover.datasets.variable import variable_diffusion
+
+from discover import find
 from discover.equation import Equation
 from discover.errors import DataError
 from discover.fields import BASES, CoefficientField, field_names
