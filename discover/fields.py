@@ -71,7 +71,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: rows used by the test (a seeded subsample of larger systems, folds kept)
-MAX_ROWS = 200_000
+MAX_ROWS = 50_000
 
 
 class Basis:
