@@ -305,6 +305,14 @@ def find(
         str | None,
         typer.Option(help="Address of a dask.distributed scheduler to run the chunks on."),
     ] = None,
+    fields: Annotated[
+        str,
+        typer.Option(
+            help="Coefficient fields: 'auto' tests each kept term for a coefficient that "
+            "varies in space (cubic splines; or 'spline', 'legendre'), written beside --json "
+            "as NAME.fields.nc; 'none' keeps constants."
+        ),
+    ] = "none",
 ) -> None:
     """Discover the PDE behind DATA and print it."""
     from .find import find as run_find
@@ -346,6 +354,7 @@ def find(
         chunks=chunks,
         scheduler=scheduler,
         progress=sys.stderr.isatty(),
+        fields=fields,
     )
     _print_result(result, path)
     _write_result(result, json_out, latex_out, plot_path, select=select, force=force)
@@ -408,6 +417,10 @@ def _write_result(result, json_out, latex_out, plot_path, *, select: str, force:
     if json_out is not None:
         doc = result.to_dict()
         doc["settings"]["command"] = "discover find"
+        nc = json_out.with_name(json_out.stem + ".fields.nc")
+        if _run(result.write_fields, nc, force=force):
+            doc["fields_file"] = nc.name
+            typer.echo(f"wrote {nc}", err=True)
         _run(_write_atomic, json_out, json.dumps(doc, indent=2) + "\n", force=force)
         typer.echo(f"wrote {json_out}", err=True)
     if latex_out is not None:

@@ -35,6 +35,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import DataError, ExpressionError
+from .fields import CoefficientField
 from .library import LAPLACIAN, derivative_symbol, latex, parse_symbol, sstr
 from .parsing import parse_expr
 
@@ -64,20 +65,26 @@ def format_uncertain(value: float, half_width: float) -> str:
 
 @dataclass(frozen=True)
 class TermEstimate:
-    """One term of an equation: its name, coefficient and (optional) uncertainty."""
+    """One term of an equation: its name, coefficient and (optional) uncertainty; with a
+    ``field`` (:class:`~discover.fields.CoefficientField`) the coefficient varies in space
+    and ``coef`` is the field's mean over the data."""
 
     term: str
     coef: float
     ci: tuple[float, float] | None = None
     inclusion: float | None = None
+    field: CoefficientField | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "term": self.term,
             "coef": float(self.coef),
             "ci": None if self.ci is None else [float(self.ci[0]), float(self.ci[1])],
             "inclusion": None if self.inclusion is None else float(self.inclusion),
         }
+        if self.field is not None:
+            out["field"] = self.field.to_dict()
+        return out
 
 
 def _text(value: Any, key: str) -> str:
@@ -150,12 +157,14 @@ class Equation:
                 est.append(t)
             elif isinstance(t, Mapping):
                 ci = t.get("ci")
+                fld = t.get("field")
                 est.append(
                     TermEstimate(
                         str(t["term"]),
                         float(t["coef"]),
                         None if ci is None else (float(ci[0]), float(ci[1])),
                         None if t.get("inclusion") is None else float(t["inclusion"]),
+                        None if fld is None else CoefficientField.from_dict(fld),
                     )
                 )
             else:
@@ -169,16 +178,34 @@ class Equation:
 
     @property
     def rhs_expr(self) -> sp.Expr:
-        """The right-hand side as a SymPy expression (terms in their given order)."""
-        parts = [sp.Float(t.coef, 17) * e for t, e in zip(self.terms, self.term_exprs())]
+        """The right-hand side as a SymPy expression (terms in their given order), every
+        coefficient field written out as its polynomial of the coordinates (for solving)."""
+        return self._rhs(lambda t: sp.Float(t.coef, 17) if t.field is None else t.field.expr())
+
+    def _rhs(self, coefficient) -> sp.Expr:
+        parts = [
+            coefficient(t) * e if t.field is None or e == 1 else
+            sp.Mul(coefficient(t), e, evaluate=False)
+            for t, e in zip(self.terms, self.term_exprs())
+        ]  # fmt: skip
         if not parts:
             return sp.Integer(0)
         return sp.Add(*parts, evaluate=False)
 
     @property
+    def display_expr(self) -> sp.Expr:
+        """The right-hand side with each coefficient field by name (``D(x)*u_xx``)."""
+        return self._rhs(lambda t: sp.Float(t.coef, 17) if t.field is None else t.field.function())
+
+    @property
+    def has_fields(self) -> bool:
+        """Whether a coefficient varies in space."""
+        return any(t.field is not None for t in self.terms)
+
+    @property
     def sympy(self) -> sp.Eq:
-        """The equation as :class:`sympy.Eq`."""
-        return sp.Eq(sp.Symbol(self.lhs), self.rhs_expr, evaluate=False)
+        """The equation as :class:`sympy.Eq` (coefficient fields by name)."""
+        return sp.Eq(sp.Symbol(self.lhs), self.display_expr, evaluate=False)
 
     @property
     def rhs(self) -> str:
@@ -249,7 +276,7 @@ class Equation:
 
     # ------------------------------------------------------------------ printing
     def __str__(self) -> str:
-        return f"{self.lhs} = {sstr(self.rhs_expr, digits=self.digits)}"
+        return f"{self.lhs} = {sstr(self.display_expr, digits=self.digits)}"
 
     def __repr__(self) -> str:
         return f"<Equation {self}>"
@@ -273,7 +300,9 @@ class Equation:
         width = max((len(t.term) for t in self.terms), default=0)
         rows = []
         for t in self.terms:
-            if t.ci is None:
+            if t.field is not None:
+                num = _field_summary(t.field, self.digits)
+            elif t.ci is None:
                 num = f"{t.coef:.{self.digits}g}"
             else:
                 lo, hi = t.ci
@@ -360,14 +389,16 @@ class Equation:
             sub = {s: old_in_new(s.name) for s in e.free_symbols}
             expanded = sp.expand(e.xreplace(sub) / m)
             pieces.append({k: float(v) for k, v in expanded.as_coefficients_dict().items()})
-        sources: dict[sp.Expr, list[int]] = {}
+        sources: dict[Any, list[int]] = {}
         for i, pc in enumerate(pieces):
-            for k in pc:
-                sources.setdefault(k, []).append(i)
+            for k in pc:  # a term with a coefficient field never merges with another
+                sources.setdefault(k if self.terms[i].field is None else (k, i), []).append(i)
+        coord_maps = {c: factor(c) for c in self.coords}
         terms = []
         for key, idx in sources.items():
+            key = key[0] if isinstance(key, tuple) else key
             coef = sum(self.terms[i].coef * pieces[i][key] for i in idx)
-            ci, inc = None, None
+            ci, inc, fld = None, None, None
             t0 = self.terms[idx[0]]
             if len(idx) == 1:
                 mult = pieces[idx[0]][key]
@@ -375,8 +406,10 @@ class Equation:
                     lo, hi = sorted((t0.ci[0] * mult, t0.ci[1] * mult))
                     ci = (lo, hi)
                 inc = t0.inclusion
+                if t0.field is not None:
+                    fld = t0.field.times(mult).moved(coord_maps, renames)
             name = "1" if key == 1 else sstr(key)
-            terms.append(TermEstimate(name, float(coef), ci, inc))
+            terms.append(TermEstimate(name, float(coef), ci, inc, fld))
         return Equation(
             new_name(self.lhs),
             terms,
@@ -536,8 +569,18 @@ class Equation:
                 and (a.coef == b.coef or (math.isnan(a.coef) and math.isnan(b.coef)))
                 and a.ci == b.ci
                 and a.inclusion == b.inclusion
+                and a.field == b.field
                 for a, b in zip(self.terms, other.terms)
             )
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _field_summary(fld: CoefficientField, digits: int) -> str:
+    """``D(x): 0.05 .. 0.15`` — the field's range over the data's extent."""
+    grid = np.linspace(-1.0, 1.0, 21)
+    mesh = np.meshgrid(*[grid * h + c for c, h in zip(fld.center, fld.half)], indexing="ij")
+    v = fld.values(dict(zip(fld.args, mesh, strict=True)))
+    call = f"{fld.name}({', '.join(fld.args)})"
+    return f"{call}: {v.min():.{digits - 1}g} .. {v.max():.{digits - 1}g}"

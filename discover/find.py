@@ -24,6 +24,7 @@ u_t = -1.0*u_x + 0.05*u_xx
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ from .builders.chunked_neural import ChunkedNeuralBuilder
 from .builders.chunked_weak import ChunkedWeakBuilder
 from .equation import Equation, TermEstimate
 from .errors import DataError
+from .fields import choose_fields, strong_modulate
 from .io import Samples
 from .lazy import DEFAULT_MEMORY, is_many, needs_chunks, open_lazy, parse_memory
 from .library import Library
@@ -105,6 +107,7 @@ def find(
     chunks: int | None = None,
     scheduler: Any = None,
     progress: bool = False,
+    fields: str = "none",
 ) -> Discovery:
     """Discover the PDE ``∂field/∂t = Σ c_i term_i`` behind measured data.
 
@@ -192,6 +195,12 @@ def find(
         local threads.
     progress : bool
         A progress bar over chunks.
+    fields : {"none", "auto"}
+        ``auto``: after the terms are chosen, test each kept term's coefficient for a
+        variation in space (:mod:`discover.fields`: a Legendre series of the spatial
+        coordinates, kept where the held-out error drops by more than its standard error);
+        the equation then prints the field by name (``D(x)*u_xx``).  For the strong form
+        and the weak form on grids; ``none`` (the default) keeps constant coefficients.
 
     Returns
     -------
@@ -281,6 +290,9 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
     if built.debias is not None and fit.index == 0:
         table = tables[0] if tables[0] is not None else (factors[0], None)
         terms = _debias(built.debias, fld, table, terms, library.names, uncertainty)
+    field_report = None
+    if settings.fields != "none" and terms:
+        terms, field_report = _coefficient_fields(fld, system, built.form, terms, library, prepared)
     eq = Equation(
         library.time_derivative(fld).name,
         terms,
@@ -300,7 +312,105 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
         "collinear_terms": [list(g) for g in groups],
         **built.diagnostics,
     }  # fmt: skip
+    if field_report is not None:
+        diagnostics["coefficient_fields"] = field_report
     return FieldFit(eq, fit.path, system.variant, diagnostics)
+
+
+def _choose(fld, system, library, idx, prepared):
+    """:func:`discover.fields.choose_fields` on one regression system."""
+    samples = prepared.samples
+    space = list(samples.coords[1:])
+    X, y = system.tables[fld]
+    modulate = system.modulate or strong_modulate(X, system.points, samples.coords)
+    rows = system.points  # the field is fitted over the rows' span, held constant beyond
+    extent = {c: (float(rows[:, i + 1].min()), float(rows[:, i + 1].max()))
+              for i, c in enumerate(space)}  # fmt: skip
+    if any(hi <= lo for lo, hi in extent.values()):
+        from .fields import FieldChoice
+
+        skipped = {"skipped": "the rows do not extend in every spatial coordinate"}
+        return FieldChoice({}, {j: 0.0 for j in idx}, skipped)
+    mode = prepared.settings.fields
+    return choose_fields(
+        X, y, system.folds, idx, library.names, modulate, extent,
+        fields=library.fields, coords=library.coords, seed=prepared.settings.seed,
+        basis="spline" if mode == "auto" else mode,
+        max_size=_resolvable(system, samples, extent),
+    )  # fmt: skip
+
+
+def _rows_of(system, library, idx, prepared):
+    """The regression rebuilt on the kept terms alone where that is cheap (the grid's
+    builders): the weak form's boxes then reach as near the edges as those terms allow
+    (products that need mollified derivatives keep them further in); the variant reported
+    is kept.  The neural builder's rows stay (a rebuild would refit the interpolant)."""
+    method = prepared.settings.method
+    if method == "neural" or system.factors:
+        return system, library, idx
+    sub = copy.copy(library)
+    sub.terms = [library.terms[j] for j in idx]
+    built = builder_for(method).build(prepared, sub, prepared.settings)
+    same = [
+        s
+        for s in built.systems
+        if s.variant.get("box_scale") == system.variant.get("box_scale")
+        and s.variant.get("accuracy") == system.variant.get("accuracy")
+    ]
+    return (same or built.systems)[0], sub, list(range(len(idx)))
+
+
+def _resolvable(system, samples, extent) -> int | None:
+    """The finest field the weak form resolves: intervals no shorter than half a test
+    function's half-width (its rows average over boxes); None for rows at points."""
+    half = system.variant.get("half_width")
+    if not half or samples.grid is None:
+        return None
+    sizes = []
+    for c, m in zip(samples.coords[1:], half[1:]):
+        a = samples.grid[c].values
+        step = float(abs(a[1] - a[0])) if a.size > 1 else 1.0
+        lo, hi = extent[c]
+        sizes.append(int((hi - lo) // max(m * step / 2, 1e-300)))
+    return max(1, min(sizes))
+
+
+def _coefficient_fields(fld, system, form, terms, library, prepared):
+    """The stage of coefficient fields (:mod:`discover.fields`): the kept terms, those whose
+    coefficient varies in space with a field, the others refitted beside them.  Where terms
+    drop out (they stood in for a varying coefficient), the test runs again on the rows of
+    the terms that remain."""
+    if system.modulate is None and (system.factors or form != "strong"):
+        return terms, {"skipped": f"not available for the {form} form of this builder"}
+    samples = prepared.samples
+    space = list(samples.coords[1:])
+    if not space:
+        return terms, {"skipped": "no spatial coordinate"}
+    idx = [library.names.index(t.term) for t in terms]
+    for _ in range(3):
+        sub_system, sub, sub_idx = _rows_of(system, library, idx, prepared)
+        choice = _choose(fld, sub_system, sub, sub_idx, prepared)
+        back = dict(zip(sub_idx, idx))
+        found = {back[j]: f for j, f in choice.fields.items()}
+        coef = {back[j]: c for j, c in choice.coef.items()}
+        kept = [j for j in idx if j in found or j in coef]
+        if choice.report.get("skipped") or len(kept) == len(idx):
+            break
+        idx = kept
+    if not found:
+        return terms, choice.report
+    at = {c: samples.points[:, i + 1] for i, c in enumerate(space)}
+    out = []
+    for t in terms:
+        j = library.names.index(t.term)
+        if j in found:
+            f = found[j]
+            out.append(TermEstimate(t.term, float(np.mean(f.values(at))), None, t.inclusion, f))
+        elif j in coef:
+            ci = None if t.ci is None else (t.ci[0] + coef[j] - t.coef, t.ci[1] + coef[j] - t.coef)
+            out.append(TermEstimate(t.term, coef[j], ci, t.inclusion))
+        # else dropped: it stood in for the variation of another coefficient
+    return out, choice.report
 
 
 def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:

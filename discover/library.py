@@ -142,6 +142,15 @@ class _FactorOrder:
     _settings: dict
 
     def _print_Mul(self, expr: sp.Mul) -> str:
+        from sympy.core.function import AppliedUndef
+        from sympy.printing.precedence import PRECEDENCE
+
+        funcs = [a for a in expr.args if isinstance(a, AppliedUndef)]
+        if funcs and len(funcs) < len(expr.args):  # a coefficient field first: D(x)*u_xx
+            rest = sp.Mul(*[a for a in expr.args if not isinstance(a, AppliedUndef)])
+            sep = " " if isinstance(self, LatexPrinter) else "*"
+            parts = [self._print(f) for f in funcs]
+            return sep.join([*parts, self.parenthesize(rest, PRECEDENCE["Mul"])])
         order, self._settings["order"] = self._settings["order"], None
         try:
             return super()._print_Mul(expr)  # type: ignore[misc]

@@ -35,7 +35,7 @@ from .library import Library
 __all__ = ["SCHEMA_VERSION", "DataInfo", "Discovery"]
 
 #: the shape of the result JSON, ``MAJOR.MINOR``
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,36 @@ class Discovery:
         if len(lines) == 1:
             return "\\begin{equation}\n  " + lines[0].replace("&=", "=") + "\n\\end{equation}\n"
         return "\\begin{align}\n  " + " \\\\\n  ".join(lines) + "\n\\end{align}\n"
+
+    def write_fields(self, path, *, force: bool = False) -> bool:
+        """Write the coefficient fields of the equations (:mod:`discover.fields`) as netCDF:
+        on the data's grid, or on a regular grid of 41 points a side over the stations' or
+        points' extent.  False (and nothing written) when no coefficient varies."""
+        from .fields import write_fields
+
+        if not any(e.has_fields for e in self.equations):
+            return False
+        return write_fields(self.equations, path, grid=self.field_grid(), force=force)
+
+    def field_grid(self) -> dict[str, Any]:
+        """Coordinate -> 1-D array: where the coefficient fields are reported."""
+        import numpy as np
+
+        args = {a for e in self.equations for t in e.terms if t.field for a in t.field.args}
+        s = self.samples
+        if s is not None and s.grid is not None:
+            return {a: s.grid[a].values for a in args}
+        out = {}
+        for e in self.equations:
+            for t in e.terms:
+                if t.field is not None:
+                    for a, c, h in zip(t.field.args, t.field.center, t.field.half):
+                        lo, hi = c - abs(h), c + abs(h)
+                        if s is not None and a in s.coords:
+                            col = s.points[:, list(s.coords).index(a)]
+                            lo, hi = float(col.min()), float(col.max())
+                        out[a] = np.linspace(lo, hi, 41)
+        return out
 
     def to_dict(self, *, include_path: bool = True) -> dict[str, Any]:
         """The JSON of DESIGN.md (``equations``, ``data``, ``settings``, …)."""

@@ -25,6 +25,7 @@ from typing import Any
 from .builders import builder_for, methods
 from .builders.neural import FORMS
 from .errors import DataError
+from .fields import FIELD_MODES
 from .presets import PRESETS
 from .registry import Registry
 from .regress import REGRESSORS
@@ -132,6 +133,7 @@ CONSTRAINTS: dict[str, tuple] = {
     "holdout": (IsA((str,), "a hold-out such as 'last:20%'"),),
     "preset": (PRESETS, OneOf((None,))),
     "sel": (IsA((Mapping,), "a dict dim -> value"),),
+    "fields": (FIELD_MODES,),
 }
 
 
@@ -158,6 +160,7 @@ class FindSettings:
     holdout: str | None = None
     preset: str | None = "auto"
     sel: Mapping[str, Any] | None = None
+    fields: str = "none"
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

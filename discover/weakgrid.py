@@ -52,7 +52,9 @@ True
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -118,6 +120,9 @@ class WeakGridSystems:
     variants: list[dict]
     info: dict = field(default_factory=dict)
     noise_gram: Callable[[str, Sequence[int]], tuple[np.ndarray, np.ndarray]] | None = None
+    #: per box size, ``(j, basis) -> columns`` of term ``j`` times each basis function of a
+    #: coefficient field, exact by the product rule (:mod:`discover.fields`)
+    modulators: list[Callable] = field(default_factory=list)
 
     def debiased(self, fld: str, X: np.ndarray, y: np.ndarray, idx: Sequence[int]):
         """Least squares of ``y`` on the columns ``idx`` of ``X`` (the first box size) with
@@ -338,17 +343,18 @@ def grid_weak_systems(
     data = {f: np.nan_to_num(v, nan=0.0) for f, v in raw.items()}
     sigma = {f: _noise_sigma(raw[f]) if noise_correction else 0.0 for f in samples.fields}
     mesh = dict(zip(samples.coords, np.meshgrid(*axes, indexing="ij"), strict=True))
-    systems, centers, n_eff, variants = [], [], [], []
+    systems, centers, n_eff, variants, modulators = [], [], [], [], []
     noise_gram = None
     for scale in scales:
         half = [
             int(min(max(MIN_HALF, round(scale * m)), max(MIN_HALF, round(MAX_FRACTION * n))))
             for m, n in zip(half_width, missing.shape)
         ]
-        sys_, cen, ne, gram = _one_size(
+        sys_, cen, ne, gram, mod = _one_size(
             library, parts, data, missing, sigma, mesh, axes, h, half, p, gram=not systems
         )
         noise_gram = gram or noise_gram
+        modulators.append(mod)
         systems.append(sys_)
         centers.append(cen)
         n_eff.append(ne)
@@ -362,7 +368,7 @@ def grid_weak_systems(
     logger.info("weak form on the grid: half-widths %s (corners %s)", half_width, corners)
     if not noise_correction:
         noise_gram = None
-    return WeakGridSystems(systems, centers, n_eff, variants, info, noise_gram)
+    return WeakGridSystems(systems, centers, n_eff, variants, info, noise_gram, modulators)
 
 
 def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, gram=False):
@@ -439,7 +445,26 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
             nxy = np.array([-signs[i] * pair(py, polys[i], t_kern, kern[i]) for i in idx])
             return nxx, nxy
 
-    return systems, cen, float(max(2.0, keep.sum() * overlap)), ng
+    def modulate(j: int, basis) -> np.ndarray:
+        """Columns ``∫ψ φ_k ∂^β g = (-1)^|β| Σ_γ C(β, γ) ∫ ∂^{β-γ}ψ · ∂^γ φ_k g`` of term
+        ``j = ∂^β g`` times each basis function ``φ_k`` (``basis(coords, deriv)``)."""
+        g, beta = parts[j]
+        v = _values(g, library, data, deriv, sigma, mesh)
+        flat = {c: m.ravel() for c, m in mesh.items()}
+        out = None
+        for gamma in itertools.product(*[range(b + 1) for b in beta]):
+            phi = basis(flat, dict(zip(mesh, gamma)))
+            if not np.any(phi):
+                continue
+            w = float(np.prod([math.comb(b, c) for b, c in zip(beta, gamma)]))
+            rest = tuple(b - c for b, c in zip(beta, gamma))
+            cols = np.column_stack(
+                [integral(phi[:, k].reshape(v.shape) * v, rest) for k in range(phi.shape[1])]
+            )
+            out = w * cols if out is None else out + w * cols
+        return (-1) ** sum(beta) * out
+
+    return systems, cen, float(max(2.0, keep.sum() * overlap)), ng, modulate
 
 
 def _monomials(g: sp.Expr, fields: Sequence[str]) -> dict | None:

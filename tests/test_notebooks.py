@@ -56,3 +56,12 @@ def test_monge_ampere_notebook_executes(tmp_path):
     rel = float(text.split("relative L2 error ")[1].split(";")[0])
     assert rel < 1e-2
     assert "(positive at 100% of 10^4 points)" in text
+
+
+@pytest.mark.slow
+def test_coefficient_fields_notebook_executes(tmp_path):
+    text = executed_text("coefficient_fields.ipynb", tmp_path, timeout=1500)
+    assert "1-D box" in text and "2-D polygon" in text and "3-D box" in text
+    assert "D(x)*u_xx" in text and "max D / min D = 1: u_t = " in text
+    assert "T_x*U" in text and "T_y*V" in text
+    assert "diurnal amplitude" in text or "ERA5 data not found" in text

@@ -57,6 +57,10 @@ class RegressionSystem:
     folds: np.ndarray
     n_eff: dict[str, float | None]
     factors: dict[str, BlockFactors] | None = None
+    #: ``(j, basis) -> columns`` of term ``j`` times each function of a coefficient field's
+    #: basis on these rows (:mod:`discover.fields`); None: rows at points (the strong form
+    #: multiplies by the basis there) or, with ``form="weak"``, not available
+    modulate: Callable[..., np.ndarray] | None = None
 
     @property
     def n_rows(self) -> int:

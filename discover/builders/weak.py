@@ -24,9 +24,10 @@ class WeakGridBuilder(Builder):
                 centers,
                 block_folds(centers, n_folds=settings.n_folds, seed=settings.seed),
                 dict.fromkeys(tables, n_eff),
+                modulate=modulate,
             )
-            for variant, tables, centers, n_eff in zip(
-                built.variants, built.systems, built.centers, built.n_eff
+            for variant, tables, centers, n_eff, modulate in zip(
+                built.variants, built.systems, built.centers, built.n_eff, built.modulators
             )
         ]
         return RegressionSystems(

@@ -174,8 +174,15 @@ class ClassicalSolver(Solver):
         explicit_t = any(sp.Symbol("t") in e.rhs.free_symbols for e in problem.equations)
         periodic_all = set(problem.domain.periodic) == set(space)
         uniform = all(is_uniform(problem.grid[c]) for c in space)
+        # a coefficient that varies in space (discover.fields) is no Fourier multiplier:
+        # the spectral method would step it explicitly, with tiny steps
+        explicit_x = any(
+            sp.Symbol(c) in e.rhs.free_symbols for e in problem.equations for c in space
+        )
         if self.method == "auto":
-            return "spectral" if periodic_all and uniform and not explicit_t else "fd"
+            return (
+                "spectral" if periodic_all and uniform and not (explicit_t or explicit_x) else "fd"
+            )
         if self.method == "spectral" and not (periodic_all and uniform):
             raise DataError(
                 "the spectral method needs every side periodic and a uniform grid; use method='fd'"

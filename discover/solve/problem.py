@@ -535,7 +535,15 @@ def parse_equations(
     """
     texts = _equation_texts(equations)
     names = [*coords, *(fields or ())]
-    sides = [parse_equation(text, symbols=names) for text in texts]
+    items = [equations] if isinstance(equations, (str, Equation)) else list(equations)
+    sides = [
+        # an Equation is already SymPy (its coefficient fields can be longer than the
+        # parser's limit on text); text goes through the restricted parser
+        (sp.Symbol(item.lhs), item.rhs_expr)
+        if isinstance(item, Equation)
+        else parse_equation(text, symbols=names)
+        for item, text in zip(items, texts)
+    ]
     fields = _infer_fields(sides, coords) if fields is None else tuple(fields)
     out: list[ParsedEquation] = []
     for text, (lhs, rhs) in zip(texts, sides):
