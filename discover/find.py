@@ -337,10 +337,13 @@ def _uncertainty(
     """Each kept term with its interval and inclusion probability, and how they came about.
 
     The interval is ``coef ± z·√(se_b² + se_d²)``: ``se_b`` the block-bootstrap standard
-    error (block jackknife over the folds when ``n_bootstrap == 0``), ``se_d`` the largest
-    change of the coefficient when the same model is refitted with the neighbouring
-    derivative variants (stencil orders; the weak form's other box size) — the part of the
-    error that resampling rows cannot see, because every row shares the same discretization.
+    error (block jackknife over the folds when ``n_bootstrap == 0``) — the larger of the
+    spread of the chosen model refitted on each resample and of the term's coefficient in
+    each resample's own selected model (:attr:`discover.select.Ensemble.selection_se`: the
+    model-selection part) — and ``se_d`` the largest change of the coefficient when the same
+    model is refitted with the neighbouring derivative variants (stencil orders; the weak
+    form's other box size) — the estimator's bias, which resampling rows cannot see, because
+    every row shares the same discretization.
     """
     from scipy.stats import norm
 
@@ -399,12 +402,14 @@ def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, setti
     else:
         X, y = system.tables[fld]
         ens = ensemble(X, y, names, points=system.points, folds=system.folds, **options)
-    se_b, inclusion = ens.coef_se, ens.inclusion
+    se_b, inclusion = np.maximum(ens.coef_se, ens.selection_se), ens.inclusion
     report = {
         "method": "block bootstrap of the selection",
         "level": CI_LEVEL,
         **ens.settings,
         "inclusion": {names[j]: float(q) for j, q in enumerate(inclusion) if q > 0},
+        "se_refit": {names[j]: float(v) for j, v in zip(idx, ens.coef_se)},
+        "se_selection": {names[j]: float(v) for j, v in zip(idx, ens.selection_se)},
         "models": [{"terms": list(m), "frequency": f} for m, f in ens.models()[:5]],
     }
     weak = [j for j in idx if inclusion[j] < MIN_INCLUSION]

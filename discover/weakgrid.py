@@ -67,6 +67,7 @@ from .weak import weak_parts
 
 __all__ = [
     "WeakGridSystems",
+    "box_half_widths",
     "corner_of_spectrum",
     "corner_wavenumber",
     "grid_weak_systems",
@@ -296,6 +297,31 @@ def choose_half_widths(samples, p: int) -> tuple[list[int], list[int]]:
     return half, corners
 
 
+def box_half_widths(half_width: Sequence[int], shape: Sequence[int], scale: float) -> list[int]:
+    """The half-widths of the boxes ``scale`` times the chosen ones, per axis.
+
+    Clipped to ``[MIN_HALF, MAX_FRACTION · n]``; where a larger box (``scale > 1``) would be
+    clipped back to the chosen size, the axis takes a box ``scale`` times *smaller*
+    instead, so that the neighbouring size always differs (the stability check and the
+    discretization part of the interval compare against it: a neighbour equal to the chosen
+    box would see no change, and the interval would miss the estimator's bias).
+
+    >>> box_half_widths([20, 30], [300, 200], 1.3)  # x is at its cap (0.15 · 200 = 30)
+    [26, 23]
+    >>> box_half_widths([20, 30], [300, 200], 1.0)
+    [20, 30]
+    """
+    out = []
+    for m, n in zip(half_width, shape):
+        cap = max(MIN_HALF, round(MAX_FRACTION * n))
+        base = int(min(max(MIN_HALF, m), cap))
+        half = int(min(max(MIN_HALF, round(scale * m)), cap))
+        if scale > 1 and half <= base + (scale - 1) * base / 2:  # clipped: go smaller
+            half = max(MIN_HALF, round(base / scale))
+        out.append(int(half))
+    return out
+
+
 def grid_weak_systems(
     samples,
     library: Library,
@@ -341,10 +367,7 @@ def grid_weak_systems(
     systems, centers, n_eff, variants = [], [], [], []
     noise_gram = None
     for scale in scales:
-        half = [
-            int(min(max(MIN_HALF, round(scale * m)), max(MIN_HALF, round(MAX_FRACTION * n))))
-            for m, n in zip(half_width, missing.shape)
-        ]
+        half = box_half_widths(half_width, missing.shape, scale)
         sys_, cen, ne, gram = _one_size(
             library, parts, data, missing, sigma, mesh, axes, h, half, p, gram=not systems
         )
