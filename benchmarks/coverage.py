@@ -109,10 +109,16 @@ def run_case(case: dict[str, Any], p: float, find_options: dict | None = None) -
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     found = {t.term: t for t in d.equations[0].terms}
     extra = sorted(set(found) - set(truth))
+    parts = d.diagnostics["u"]["uncertainty"]
     rows = []
     for term, true in truth.items():
         t = found.get(term)
         lo, hi = t.ci if t is not None and t.ci else (np.nan, np.nan)
+        se = {
+            k: parts.get(key, {}).get(term, np.nan)
+            for k, key in (("se_refit", "se_refit"), ("se_selection", "se_selection"),
+                           ("se_box", "se_discretization"), ("se_noise", "se_noise_bias"))
+        }  # fmt: skip
         rows.append(
             {
                 "noise": p,
@@ -127,6 +133,7 @@ def run_case(case: dict[str, Any], p: float, find_options: dict | None = None) -
                 "hi": hi,
                 "covered": bool(t is not None and lo <= true <= hi),
                 "inclusion": (t.inclusion or 0.0) if t is not None else 0.0,
+                **se,
                 "right_terms": not extra and set(found) == set(truth),
                 "extra": " ".join(extra),
                 "method": d.settings.get("method"),
@@ -162,6 +169,41 @@ def summarize(rows: list[dict]) -> list[dict]:
             }
         )
     return out
+
+
+#: the interval's parts, for the ablation: name -> (bootstrap parts, of which the larger;
+#: bias parts, added in quadrature); None: the reported interval
+PARTS = {
+    "bootstrap refit only": (("se_refit",), ()),
+    "+ selection spread": (("se_refit", "se_selection"), ()),
+    "+ box size": (("se_refit", "se_selection"), ("se_box",)),
+    "+ fresh-noise check (the default)": None,
+}
+
+
+def _covers(r: dict, part) -> bool:
+    if not np.isfinite(float(r["lo"])):
+        return False
+    if part is None:
+        return float(r["lo"]) <= float(r["true"]) <= float(r["hi"])
+    boot, bias = part
+    se_b = max(float(r[k]) for k in boot)
+    half = 1.959963984540054 * np.sqrt(se_b**2 + sum(float(r[k]) ** 2 for k in bias))
+    return abs(float(r["coef"]) - float(r["true"])) <= half
+
+
+def ablation(rows: list[dict]) -> str:
+    """Coverage per noise level with the interval built from fewer of its parts (the same
+    centre): what each part adds."""
+    lines = ["| noise | " + " | ".join(PARTS) + " |", "|---" * (len(PARTS) + 1) + "|"]
+    for p in sorted({r["noise"] for r in rows}):
+        sel = [r for r in rows if r["noise"] == p]
+        cells = []
+        for part in PARTS.values():
+            hit = sum(_covers(r, part) for r in sel)
+            cells.append(f"{hit}/{len(sel)} = {100 * hit / len(sel):.0f}%")
+        lines.append(f"| {100 * p:g}% | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _true(v: Any) -> bool:
@@ -247,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(cases)} hidden cases per noise level, "
         f"{time.perf_counter() - t0:.0f} s in {args.jobs} process(es)\n\n"
         + markdown(summary)
+        + "\n\nCoverage with fewer parts of the interval (same centre):\n\n"
+        + ablation(rows)
         + "\n\nTrue terms not covered or with inclusion below 0.9:\n\n"
         + (_misses(rows) or "- none")
         + "\n"

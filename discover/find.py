@@ -277,6 +277,8 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
     if built.debias is not None and fit.index == 0:
         table = tables[0] if tables[0] is not None else (factors[0], None)
         terms = _debias(built.debias, fld, table, terms, library.names, uncertainty)
+    if built.refresh is not None and fit.index == 0 and terms:
+        terms = _noise_bias(built.refresh, fld, terms, library.names, uncertainty)
     eq = Equation(
         library.time_derivative(fld).name,
         terms,
@@ -461,6 +463,26 @@ def _debias(debias, fld: str, table, terms: list[TermEstimate], names, report: d
         )
         for t, v in zip(terms, c)
     ]
+
+
+def _noise_bias(refresh, fld: str, terms: list[TermEstimate], names, report: dict) -> list:
+    """The intervals widened by the noise's remaining bias: the move of each coefficient
+    when the model is estimated again on the data with fresh noise of the estimated σ
+    (:func:`discover.weakgrid.fresh_noise_fit`), added in quadrature as a standard error."""
+    from scipy.stats import norm
+
+    c = refresh(fld, [names.index(t.term) for t in terms])
+    if c is None:
+        return terms
+    z = norm.ppf(0.5 + CI_LEVEL / 2)
+    move = np.abs(np.asarray(c) - [t.coef for t in terms])
+    report["se_noise_bias"] = {t.term: float(m) for t, m in zip(terms, move)}
+    out = []
+    for t, m in zip(terms, move):
+        half = 0.5 * (t.ci[1] - t.ci[0]) if t.ci else 0.0
+        half = float(np.sqrt(half**2 + (z * m) ** 2))
+        out.append(TermEstimate(t.term, t.coef, (t.coef - half, t.coef + half), t.inclusion))
+    return out
 
 
 def _assemble(

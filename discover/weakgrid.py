@@ -31,8 +31,10 @@ clean field the corner sits at the resolution limit and the boxes stay small; wi
 moves down to where the noise floor meets the signal and the boxes grow.
 
 Stability check and intervals: the same system is built with boxes :data:`SCALES` times the
-chosen size; a model whose coefficients move by more than half between the two is unstable
-(:func:`discover.find._stability_check`), and the move enters the reported interval.
+chosen size (smaller where a larger box would hit the size cap, :func:`box_half_widths`); a
+model whose coefficients move by more than half between the two is unstable
+(:func:`discover.find._stability_check`), and the move enters the reported interval, with
+the move under fresh noise (:func:`fresh_noise_fit`).
 
 Examples
 --------
@@ -54,7 +56,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
@@ -70,6 +72,7 @@ __all__ = [
     "box_half_widths",
     "corner_of_spectrum",
     "corner_wavenumber",
+    "fresh_noise_fit",
     "grid_weak_systems",
     "half_width_from_corner",
     "line_spectra",
@@ -386,6 +389,36 @@ def grid_weak_systems(
     if not noise_correction:
         noise_gram = None
     return WeakGridSystems(systems, centers, n_eff, variants, info, noise_gram)
+
+
+def fresh_noise_fit(
+    samples, library: Library, built: WeakGridSystems, fld: str, idx: Sequence[int], *, seed=0
+) -> np.ndarray | None:
+    """The model ``idx`` of ``fld`` fitted again, with the same boxes and the same noise
+    correction, on the data plus fresh Gaussian noise of the estimated σ (the noise's
+    variance doubled).
+
+    If the noise correction left no bias the coefficients would move only by the fresh
+    noise's scatter; a bias growing with σ² moves them by about its own size (the first step
+    of SIMEX, Cook & Stefanski 1994).  :func:`discover.find.fit_field` takes the move into
+    the interval.  ``None`` when there is no noise to double or the fit fails.
+    """
+    sigma = built.info.get("noise_sigma") or {}
+    if not idx or not any(v > 0 for v in sigma.values()):
+        return None
+    rng = np.random.default_rng([seed, 19])
+    grid = samples.grid.copy(deep=False)
+    for f in samples.fields:
+        v = np.asarray(grid[f].values, dtype=float)
+        grid[f] = grid[f].copy(data=v + sigma.get(f, 0.0) * rng.standard_normal(v.shape))
+    again = grid_weak_systems(
+        replace(samples, grid=grid), library, half_width=built.info["half_width"], scales=(1.0,)
+    )
+    X, y = again.systems[0][fld]
+    c = again.debiased(fld, X, y, idx)
+    if c is None:
+        c = np.linalg.lstsq(X[:, list(idx)], y, rcond=None)[0]
+    return c
 
 
 def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, gram=False):
