@@ -255,7 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026, help="base seed of the draw")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes of one thread")
     parser.add_argument("--out", type=Path, default=Path("build/coverage"))
+    parser.add_argument(
+        "--table", type=Path, metavar="COVERAGE_CSV", help="only re-render a run's coverage.md"
+    )
     args = parser.parse_args(argv)
+    if args.table is not None:
+        rerender(args.table)
+        return 0
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     cases = [draw_case(args.seed, i) for i in range(args.cases)]
@@ -283,19 +289,37 @@ def main(argv: list[str] | None = None) -> int:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    summary = summarize(rows)
-    text = (
+    head = (
         f"`python -m benchmarks coverage --cases {args.cases} --seed {args.seed}`: "
         f"{len(cases)} hidden cases per noise level, "
-        f"{time.perf_counter() - t0:.0f} s in {args.jobs} process(es)\n\n"
-        + markdown(summary)
+        f"{time.perf_counter() - t0:.0f} s in {args.jobs} process(es)"
+    )
+    (args.out / "cases.json").write_text(json.dumps(cases, indent=1) + "\n")
+    render(rows, head, args.out)
+    return 0
+
+
+def render(rows: list[dict], head: str, out: Path) -> None:
+    """Write ``coverage.md`` (the summary, the ablation, the misses) to ``out``; print it."""
+    text = (
+        head
+        + "\n\n"
+        + markdown(summarize(rows))
         + "\n\nCoverage with fewer parts of the interval (same centre):\n\n"
         + ablation(rows)
         + "\n\nTrue terms not covered or with inclusion below 0.9:\n\n"
         + (_misses(rows) or "- none")
         + "\n"
     )
-    (args.out / "coverage.md").write_text(text)
-    (args.out / "cases.json").write_text(json.dumps(cases, indent=1) + "\n")
+    (out / "coverage.md").write_text(text)
     print(text)
-    return 0
+
+
+def rerender(csv_path: Path) -> None:
+    """``coverage.md`` again from a finished run's ``coverage.csv`` (beside it)."""
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["noise"], r["case"] = float(r["noise"]), int(r["case"])
+    first = (csv_path.parent / "coverage.md").read_text().splitlines()[0]
+    render(rows, first, csv_path.parent)
