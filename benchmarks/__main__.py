@@ -1,5 +1,6 @@
 """``python -m benchmarks``: see :mod:`benchmarks.run`; ``python -m benchmarks neural-solver``:
-see :mod:`benchmarks.neural_solver`."""
+see :mod:`benchmarks.neural_solver`; ``python -m benchmarks coverage``: see
+:mod:`benchmarks.coverage`; ``python -m benchmarks speed``: see :mod:`benchmarks.speed`."""
 
 import sys
 
@@ -8,6 +9,14 @@ if __name__ == "__main__":
         from .neural_solver import main as neural_solver
 
         sys.exit(neural_solver(sys.argv[2:]))
+    if sys.argv[1:2] == ["coverage"]:
+        from .coverage import main as coverage
+
+        sys.exit(coverage(sys.argv[2:]))
+    if sys.argv[1:2] == ["speed"]:
+        from .speed import main as speed
+
+        sys.exit(speed(sys.argv[2:]))
     from .run import main
 
     sys.exit(main())

@@ -290,6 +290,8 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
     if built.debias is not None and fit.index == 0:
         table = tables[0] if tables[0] is not None else (factors[0], None)
         terms = _debias(built.debias, fld, table, terms, library.names, uncertainty)
+    if built.refresh is not None and fit.index == 0 and terms:
+        terms = _noise_bias(built.refresh, fld, terms, library.names, uncertainty)
     field_report = None
     if settings.fields != "none" and terms:
         terms, field_report = _coefficient_fields(fld, system, built.form, terms, library, prepared)
@@ -451,10 +453,13 @@ def _uncertainty(
     """Each kept term with its interval and inclusion probability, and how they came about.
 
     The interval is ``coef ± z·√(se_b² + se_d²)``: ``se_b`` the block-bootstrap standard
-    error (block jackknife over the folds when ``n_bootstrap == 0``), ``se_d`` the largest
-    change of the coefficient when the same model is refitted with the neighbouring
-    derivative variants (stencil orders; the weak form's other box size) — the part of the
-    error that resampling rows cannot see, because every row shares the same discretization.
+    error (block jackknife over the folds when ``n_bootstrap == 0``) — the larger of the
+    spread of the chosen model refitted on each resample and of the term's coefficient in
+    each resample's own selected model (:attr:`discover.select.Ensemble.selection_se`: the
+    model-selection part) — and ``se_d`` the largest change of the coefficient when the same
+    model is refitted with the neighbouring derivative variants (stencil orders; the weak
+    form's other box size) — the estimator's bias, which resampling rows cannot see, because
+    every row shares the same discretization.
     """
     from scipy.stats import norm
 
@@ -513,12 +518,14 @@ def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, setti
     else:
         X, y = system.tables[fld]
         ens = ensemble(X, y, names, points=system.points, folds=system.folds, **options)
-    se_b, inclusion = ens.coef_se, ens.inclusion
+    se_b, inclusion = np.maximum(ens.coef_se, ens.selection_se), ens.inclusion
     report = {
         "method": "block bootstrap of the selection",
         "level": CI_LEVEL,
         **ens.settings,
         "inclusion": {names[j]: float(q) for j, q in enumerate(inclusion) if q > 0},
+        "se_refit": {names[j]: float(v) for j, v in zip(idx, ens.coef_se)},
+        "se_selection": {names[j]: float(v) for j, v in zip(idx, ens.selection_se)},
         "models": [{"terms": list(m), "frequency": f} for m, f in ens.models()[:5]],
     }
     weak = [j for j in idx if inclusion[j] < MIN_INCLUSION]
@@ -570,6 +577,26 @@ def _debias(debias, fld: str, table, terms: list[TermEstimate], names, report: d
         )
         for t, v in zip(terms, c)
     ]
+
+
+def _noise_bias(refresh, fld: str, terms: list[TermEstimate], names, report: dict) -> list:
+    """The intervals widened by the noise's remaining bias: the move of each coefficient
+    when the model is estimated again on the data with fresh noise of the estimated σ
+    (:func:`discover.weakgrid.fresh_noise_fit`), added in quadrature as a standard error."""
+    from scipy.stats import norm
+
+    c = refresh(fld, [names.index(t.term) for t in terms])
+    if c is None:
+        return terms
+    z = norm.ppf(0.5 + CI_LEVEL / 2)
+    move = np.abs(np.asarray(c) - [t.coef for t in terms])
+    report["se_noise_bias"] = {t.term: float(m) for t, m in zip(terms, move)}
+    out = []
+    for t, m in zip(terms, move):
+        half = 0.5 * (t.ci[1] - t.ci[0]) if t.ci else 0.0
+        half = float(np.sqrt(half**2 + (z * m) ** 2))
+        out.append(TermEstimate(t.term, t.coef, (t.coef - half, t.coef + half), t.inclusion))
+    return out
 
 
 def _assemble(

@@ -428,6 +428,51 @@ def refit(R: np.ndarray, idx: list[int]) -> np.ndarray:
     return np.linalg.lstsq(A / xs, R[:, -1], rcond=None)[0] / xs
 
 
+def refit_many(R: np.ndarray, supports: Sequence[Sequence[int]]) -> np.ndarray:
+    """:func:`refit` of every support in ``supports`` from one factor ``R``, as rows of a
+    ``(len(supports), p)`` array (zero off each support).
+
+    Supports of equal size are solved together, on the normal equations of the scaled
+    columns (stacked Cholesky factors): the bootstrap refits hundreds of small models per
+    resample, where one LAPACK call each costs more than the arithmetic.  A model whose
+    scaled Gram matrix is far from well conditioned (a Cholesky diagonal ratio above
+    ``1e4``, a condition number above about ``1e8``) goes to :func:`refit`'s least squares
+    alone, which keeps the data's conditioning.
+
+    >>> R = triangular(np.eye(4)[:, :3] + 0.1, np.arange(4.0))
+    >>> bool(np.allclose(refit_many(R, [(0, 2), (1,)])[0, [0, 2]], refit(R, [0, 2])))
+    True
+    """
+    p = R.shape[1] - 1
+    out = np.zeros((len(supports), p))
+    by_size: dict[int, list[int]] = {}
+    for i, sup in enumerate(supports):
+        if len(sup):
+            by_size.setdefault(len(sup), []).append(i)
+    A = R[:, :p]
+    G, g = A.T @ A, A.T @ R[:, -1]
+    d = np.sqrt(np.diag(G))
+    d = np.where(d > 0, d, 1.0)
+    Gs, gs = G / np.outer(d, d), g / d
+    for rows in by_size.values():
+        cols = np.array([supports[i] for i in rows])  # (K, k)
+        Gk = Gs[cols[:, :, None], cols[:, None, :]]
+        try:
+            L = np.linalg.cholesky(Gk)
+        except np.linalg.LinAlgError:
+            ok = np.zeros(len(rows), dtype=bool)
+        else:
+            diag = np.diagonal(L, axis1=1, axis2=2)
+            ok = diag.min(axis=1) > 1e-4 * diag.max(axis=1)
+        good = np.flatnonzero(ok)
+        if good.size:
+            c = np.linalg.solve(Gk[good], gs[cols[good]][..., None])[..., 0] / d[cols[good]]
+            out[np.asarray(rows)[good][:, None], cols[good]] = c
+        for i in np.flatnonzero(~ok):
+            out[rows[i], cols[i]] = refit(R, list(cols[i]))
+    return out
+
+
 #: relative squared errors below this are round-off
 ERROR_FLOOR = 1e-14
 
@@ -458,6 +503,7 @@ def _candidates(
     n_eff: float,
     columns: np.ndarray | None = None,
     backward: bool = False,
+    fast: bool = False,
 ) -> list[Candidate]:
     """Every distinct model of the path from per-fold triangular factors ``R[f]``.
 
@@ -465,6 +511,8 @@ def _candidates(
     find supports); coefficients and held-out errors come from the factors themselves.
     ``columns`` (bool, optional) restricts the regressor to some library terms.
     ``backward`` adds the nested supports of backward elimination (:func:`backward_supports`).
+    ``fast`` refits the candidates together (:func:`refit_many`), as the bootstrap's
+    resamples do; the reported path solves each on its own.
     """
     path_fn = REGRESSORS[regressor]
     n_folds = R.shape[0]
@@ -486,34 +534,50 @@ def _candidates(
             sup = tuple(int(cols[i]) for i in np.flatnonzero(support))
             if sup not in seen or thr < seen[sup]:
                 seen[sup] = float(thr)
-        for support in backward_supports(Gn, bn, alpha) if backward else ():
+        for support in backward_supports(Gn, bn, alpha, downdate=fast) if backward else ():
             sup = tuple(int(cols[i]) for i in support)
             seen.setdefault(sup, float("inf"))
-    cands = []
-    for sup, thr in seen.items():
-        idx = list(sup)
-        coef = np.zeros(p)
-        fold_coef = np.zeros((n_folds, p))
-        errs = np.ones(n_folds)
-        if idx:
-            coef[idx] = refit(R_all, idx)
-        for f in range(n_folds):
-            if idx:
-                c = fold_coef[f, idx] = refit(R_train[f], idx)
-                r = R[f][:, idx] @ c - R[f][:, -1]
-                errs[f] = max(float((r @ r) / (yy[f] or 1.0)), ERROR_FLOOR)
-        cands.append(
-            Candidate(
-                support=sup,
-                terms=tuple(names[i] for i in sup),
-                coef=coef,
-                fold_coef=fold_coef,
-                fold_error=errs,
-                threshold=thr,
-                n_eff=n_eff,
-            )
+    sups = list(seen)
+    if fast:
+        coefs = refit_many(R_all, sups)  # (K, p)
+        fold_coefs = np.stack([refit_many(R_train[f], sups) for f in range(n_folds)], axis=1)
+        errs = np.ones((len(sups), n_folds))
+        for f in range(n_folds):  # every candidate's held-out residual on fold f at once
+            r = fold_coefs[:, f] @ R[f][:, :-1].T - R[f][:, -1]
+            errs[:, f] = np.maximum(np.sum(r**2, axis=1) / (yy[f] or 1.0), ERROR_FLOOR)
+    else:
+        coefs, fold_coefs, errs = _refit_each(R, R_all, R_train, yy, sups)
+    return [
+        Candidate(
+            support=sup,
+            terms=tuple(names[i] for i in sup),
+            coef=coefs[k],
+            fold_coef=fold_coefs[k],
+            fold_error=errs[k] if sup else np.ones(n_folds),
+            threshold=seen[sup],
+            n_eff=n_eff,
         )
-    return cands
+        for k, sup in enumerate(sups)
+    ]
+
+
+def _refit_each(R, R_all, R_train, yy, sups):
+    """The candidates' coefficients on all data and without each fold, and their held-out
+    errors, one least-squares solve at a time (the reported path's exact arithmetic)."""
+    n_folds, p = R.shape[0], R.shape[1] - 1
+    coefs = np.zeros((len(sups), p))
+    fold_coefs = np.zeros((len(sups), n_folds, p))
+    errs = np.ones((len(sups), n_folds))
+    for k, sup in enumerate(sups):
+        idx = list(sup)
+        if not idx:
+            continue
+        coefs[k, idx] = refit(R_all, idx)
+        for f in range(n_folds):
+            c = fold_coefs[k, f, idx] = refit(R_train[f], idx)
+            r = R[f][:, idx] @ c - R[f][:, -1]
+            errs[k, f] = max(float((r @ r) / (yy[f] or 1.0)), ERROR_FLOOR)
+    return coefs, fold_coefs, errs
 
 
 class CollinearityWarning(UserWarning):
@@ -572,7 +636,9 @@ def _collinear_groups(lam, V, xs, zero, names, tol) -> list[tuple[str, ...]]:
     return out
 
 
-def backward_supports(Gn: np.ndarray, bn: np.ndarray, alpha: float) -> list[tuple[int, ...]]:
+def backward_supports(
+    Gn: np.ndarray, bn: np.ndarray, alpha: float, *, downdate: bool = False
+) -> list[tuple[int, ...]]:
     """Backward elimination on standardized normal equations: from all terms, drop at each
     step the one whose removal raises the squared residual least; every nested support down
     to two terms, and every single term (cross-validation then tells them apart).
@@ -587,11 +653,31 @@ def backward_supports(Gn: np.ndarray, bn: np.ndarray, alpha: float) -> list[tupl
     """
     sup = list(range(len(bn)))
     out = [tuple(sup)] + [(j,) for j in sup]  # every single term too
+    if downdate:
+        return out + _backward_downdate(Gn, bn, alpha)
     while len(sup) > 2:  # dropping term j raises the residual by w_j² / (G⁻¹)_jj
         inv = np.linalg.pinv(Gn[np.ix_(sup, sup)] + alpha * np.eye(len(sup)))
         w = inv @ bn[sup]
         rise = w**2 / np.maximum(np.diag(inv), 1e-300)
         sup.pop(int(np.argmin(rise)))
+        out.append(tuple(sup))
+    return out
+
+
+def _backward_downdate(Gn: np.ndarray, bn: np.ndarray, alpha: float) -> list[tuple[int, ...]]:
+    """The nested supports of :func:`backward_supports`, the inverse downdated after each
+    removal (``G⁻¹`` of a sub-matrix is a Schur complement of the inverse) rather than
+    recomputed: what the bootstrap's resamples use."""
+    sup = list(range(len(bn)))
+    inv = np.linalg.pinv(Gn + alpha * np.eye(len(bn)))
+    out = []
+    while len(sup) > 2:
+        w = inv @ bn[sup]
+        rise = w**2 / np.maximum(np.diag(inv), 1e-300)
+        j = int(np.argmin(rise))
+        keep = [k for k in range(len(sup)) if k != j]
+        inv = inv[np.ix_(keep, keep)] - np.outer(inv[keep, j], inv[j, keep]) / inv[j, j]
+        sup.pop(j)
         out.append(tuple(sup))
     return out
 
@@ -718,6 +804,8 @@ class Ensemble:
     coef : ndarray (n_models, len(support))
         That model refitted on each resample.
     settings : dict
+    selected_coef : ndarray (n_models, n_terms), optional
+        The coefficients of each resample's own selected model (zero where it drops a term).
     """
 
     names: tuple[str, ...]
@@ -726,6 +814,7 @@ class Ensemble:
     support: tuple[int, ...]
     coef: np.ndarray
     settings: dict = field(default_factory=dict)
+    selected_coef: np.ndarray | None = None
 
     @property
     def inclusion(self) -> np.ndarray:
@@ -737,6 +826,22 @@ class Ensemble:
     def coef_se(self) -> np.ndarray:
         """Bootstrap standard error of each coefficient of :attr:`support`."""
         return self.coef.std(axis=0, ddof=1) if len(self.coef) > 1 else np.zeros(len(self.support))
+
+    @property
+    def selection_se(self) -> np.ndarray:
+        """Per term of :attr:`support`: the standard deviation of its coefficient over the
+        resamples whose own selection kept it, each in the model that resample chose
+        (Fasel et al.'s bagged coefficients).  Beside :attr:`coef_se` it also sees how the
+        coefficient moves when other terms come and go: the model-selection part of the
+        error.  Zero where fewer than two resamples kept the term."""
+        out = np.zeros(len(self.support))
+        if self.selected_coef is None:
+            return out
+        for k, j in enumerate(self.support):
+            kept = self.selected[:, j]
+            if kept.sum() > 1:
+                out[k] = self.selected_coef[kept, j].std(ddof=1)
+        return out
 
     def models(self) -> list[tuple[tuple[str, ...], float]]:
         """The distinct selected models and the fraction of resamples choosing each."""
@@ -959,6 +1064,7 @@ def ensemble_factors(
     selected = np.zeros((n_models, p), dtype=bool)
     available = np.ones((n_models, p), dtype=bool)
     coef = np.zeros((n_models, len(idx)))
+    selected_coef = np.zeros((n_models, p))
     n_keep = max(1, round(library_fraction * p))
     for m in range(n_models):
         Rf, nf = units.resample(rng)
@@ -975,11 +1081,14 @@ def ensemble_factors(
             n_eff=n_eff * nf.sum() / n_rows,
             columns=available[m] if n_keep < p else None,
             backward=backward,
+            fast=True,
         )
         path = SparsityPath(cands, tuple(names), units.n_folds, int(nf.sum()), regressor)
         if stable is not None:
             path.mark_unstable({c.support for c in cands if not stable(c.support)})
-        selected[m, list(path.best(criterion).support)] = True
+        chosen = path.best(criterion)
+        selected[m, list(chosen.support)] = True
+        selected_coef[m] = chosen.coef
         if idx:
             coef[m] = refit(_combine(Rf), idx)
     return Ensemble(
@@ -988,6 +1097,7 @@ def ensemble_factors(
         available=available,
         support=tuple(idx),
         coef=coef,
+        selected_coef=selected_coef,
         settings={
             "n_models": n_models,
             "library_fraction": library_fraction,

@@ -31,8 +31,10 @@ clean field the corner sits at the resolution limit and the boxes stay small; wi
 moves down to where the noise floor meets the signal and the boxes grow.
 
 Stability check and intervals: the same system is built with boxes :data:`SCALES` times the
-chosen size; a model whose coefficients move by more than half between the two is unstable
-(:func:`discover.find._stability_check`), and the move enters the reported interval.
+chosen size (smaller where a larger box would hit the size cap, :func:`box_half_widths`); a
+model whose coefficients move by more than half between the two is unstable
+(:func:`discover.find._stability_check`), and the move enters the reported interval, with
+the move under fresh noise (:func:`fresh_noise_fit`).
 
 Examples
 --------
@@ -56,7 +58,7 @@ import itertools
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
@@ -69,8 +71,10 @@ from .weak import weak_parts
 
 __all__ = [
     "WeakGridSystems",
+    "box_half_widths",
     "corner_of_spectrum",
     "corner_wavenumber",
+    "fresh_noise_fit",
     "grid_weak_systems",
     "half_width_from_corner",
     "line_spectra",
@@ -301,6 +305,31 @@ def choose_half_widths(samples, p: int) -> tuple[list[int], list[int]]:
     return half, corners
 
 
+def box_half_widths(half_width: Sequence[int], shape: Sequence[int], scale: float) -> list[int]:
+    """The half-widths of the boxes ``scale`` times the chosen ones, per axis.
+
+    Clipped to ``[MIN_HALF, MAX_FRACTION · n]``; where a larger box (``scale > 1``) would be
+    clipped back to the chosen size, the axis takes a box ``scale`` times *smaller*
+    instead, so that the neighbouring size always differs (the stability check and the
+    discretization part of the interval compare against it: a neighbour equal to the chosen
+    box would see no change, and the interval would miss the estimator's bias).
+
+    >>> box_half_widths([20, 30], [300, 200], 1.3)  # x is at its cap (0.15 · 200 = 30)
+    [26, 23]
+    >>> box_half_widths([20, 30], [300, 200], 1.0)
+    [20, 30]
+    """
+    out = []
+    for m, n in zip(half_width, shape):
+        cap = max(MIN_HALF, round(MAX_FRACTION * n))
+        base = int(min(max(MIN_HALF, m), cap))
+        half = int(min(max(MIN_HALF, round(scale * m)), cap))
+        if scale > 1 and half <= base + (scale - 1) * base / 2:  # clipped: go smaller
+            half = max(MIN_HALF, round(base / scale))
+        out.append(int(half))
+    return out
+
+
 def grid_weak_systems(
     samples,
     library: Library,
@@ -346,10 +375,7 @@ def grid_weak_systems(
     systems, centers, n_eff, variants, modulators = [], [], [], [], []
     noise_gram = None
     for scale in scales:
-        half = [
-            int(min(max(MIN_HALF, round(scale * m)), max(MIN_HALF, round(MAX_FRACTION * n))))
-            for m, n in zip(half_width, missing.shape)
-        ]
+        half = box_half_widths(half_width, missing.shape, scale)
         sys_, cen, ne, gram, mod = _one_size(
             library, parts, data, missing, sigma, mesh, axes, h, half, p, gram=not systems
         )
@@ -369,6 +395,36 @@ def grid_weak_systems(
     if not noise_correction:
         noise_gram = None
     return WeakGridSystems(systems, centers, n_eff, variants, info, noise_gram, modulators)
+
+
+def fresh_noise_fit(
+    samples, library: Library, built: WeakGridSystems, fld: str, idx: Sequence[int], *, seed=0
+) -> np.ndarray | None:
+    """The model ``idx`` of ``fld`` fitted again, with the same boxes and the same noise
+    correction, on the data plus fresh Gaussian noise of the estimated σ (the noise's
+    variance doubled).
+
+    If the noise correction left no bias the coefficients would move only by the fresh
+    noise's scatter; a bias growing with σ² moves them by about its own size (the first step
+    of SIMEX, Cook & Stefanski 1994).  :func:`discover.find.fit_field` takes the move into
+    the interval.  ``None`` when there is no noise to double or the fit fails.
+    """
+    sigma = built.info.get("noise_sigma") or {}
+    if not idx or not any(v > 0 for v in sigma.values()):
+        return None
+    rng = np.random.default_rng([seed, 19])
+    grid = samples.grid.copy(deep=False)
+    for f in samples.fields:
+        v = np.asarray(grid[f].values, dtype=float)
+        grid[f] = grid[f].copy(data=v + sigma.get(f, 0.0) * rng.standard_normal(v.shape))
+    again = grid_weak_systems(
+        replace(samples, grid=grid), library, half_width=built.info["half_width"], scales=(1.0,)
+    )
+    X, y = again.systems[0][fld]
+    c = again.debiased(fld, X, y, idx)
+    if c is None:
+        c = np.linalg.lstsq(X[:, list(idx)], y, rcond=None)[0]
+    return c
 
 
 def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, gram=False):

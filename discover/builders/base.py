@@ -89,6 +89,11 @@ class RegressionSystems:
         share taken out (:meth:`discover.weakgrid.WeakGridSystems.debiased`).
     diagnostics : dict
         Reported for every field (how the rows came about).
+    refresh : callable, optional
+        ``(field, idx) -> coefficients or None``: the model ``idx`` of the first variant
+        estimated again (debiased the same way) on the data with as much fresh noise again
+        (:func:`discover.weakgrid.fresh_noise_fit`); how far it moves measures the noise's
+        bias that the estimator leaves, for the interval.
     """
 
     systems: list[RegressionSystem]
@@ -97,6 +102,7 @@ class RegressionSystems:
     backward: bool = False
     debias: Callable[..., np.ndarray | None] | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    refresh: Callable[[str, Sequence[int]], np.ndarray | None] | None = None
 
     @property
     def n_rows(self) -> int:

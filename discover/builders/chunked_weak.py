@@ -27,8 +27,6 @@ from ..select import BlockFactors
 from ..weak import weak_parts
 from ..weakgrid import (
     BUMP_EXTRA,
-    MAX_FRACTION,
-    MIN_HALF,
     MOLLIFIER,
     QUERY,
     SCALES,
@@ -38,6 +36,7 @@ from ..weakgrid import (
     _has_derivative,
     _noise_sigma,
     _values,
+    box_half_widths,
     corner_of_spectrum,
     half_width_from_corner,
     line_spectra,
@@ -63,10 +62,7 @@ class WeakSpec:
         shape = [a.size for a in self.axes]
         self.sizes = []
         for scale in SCALES:
-            half = [
-                int(min(max(MIN_HALF, round(scale * m)), max(MIN_HALF, round(MAX_FRACTION * n))))
-                for m, n in zip(half_width, shape)
-            ]
+            half = box_half_widths(half_width, shape, scale)
             stride = [max(1, m // QUERY) for m in half]
             mh = [max(2, round(MOLLIFIER * m)) for m in half]
             lattice = [np.arange(m, n - m, s) for m, n, s in zip(half, shape, stride)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..select import block_folds
-from ..weakgrid import grid_weak_systems
+from ..weakgrid import fresh_noise_fit, grid_weak_systems
 from .base import BUILDERS, Builder, RegressionSystem, RegressionSystems, check_rows
 
 __all__ = ["WeakGridBuilder"]
@@ -36,6 +36,9 @@ class WeakGridBuilder(Builder):
             backward=True,
             debias=built.debiased,
             diagnostics={"weak_grid": built.info},
+            refresh=lambda fld, idx: fresh_noise_fit(
+                prepared.samples, library, built, fld, idx, seed=settings.seed
+            ),
         )
 
 
