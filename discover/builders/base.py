@@ -85,6 +85,10 @@ class RegressionSystems:
         share taken out (:meth:`discover.weakgrid.WeakGridSystems.debiased`).
     diagnostics : dict
         Reported for every field (how the rows came about).
+    noise_gram : callable, optional
+        ``(field, columns) -> (N_XX, N_Xy)``: the noise's expected share of the Gram
+        matrix of the first variant (the weak form's), for builders that combine columns
+        (:func:`discover.complexfield.stack`).
     """
 
     systems: list[RegressionSystem]
@@ -93,6 +97,7 @@ class RegressionSystems:
     backward: bool = False
     debias: Callable[..., np.ndarray | None] | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    noise_gram: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def n_rows(self) -> int:

@@ -35,6 +35,7 @@ class WeakGridBuilder(Builder):
             backward=True,
             debias=built.debiased,
             diagnostics={"weak_grid": built.info},
+            noise_gram=built.noise_gram,
         )
 
 
