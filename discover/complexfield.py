@@ -402,12 +402,20 @@ class ComplexEquation:
             raise DataError(f"cannot read the complex term '{text}': {exc}") from None
 
     @staticmethod
-    def _number(c: complex) -> sp.Expr:
+    def _times(c: complex, term: sp.Expr | None) -> sp.Expr:
+        """``c·term`` unevaluated, flat where ``c`` is real or imaginary (``-0.2*I*psi``),
+        the complex number in brackets otherwise (``(0.1 + 0.2*I)*psi``)."""
         if c.imag == 0:
-            return sp.Float(c.real, 17)
-        if c.real == 0:
-            return sp.Mul(sp.Float(c.imag, 17), sp.I, evaluate=False)
-        return sp.Add(sp.Float(c.real, 17), sp.Mul(sp.Float(c.imag, 17), sp.I), evaluate=False)
+            factors = [sp.Float(c.real, 17)]
+        elif c.real == 0:
+            factors = [sp.Float(c.imag, 17), sp.I]
+        else:
+            factors = [
+                sp.Add(sp.Float(c.real, 17), sp.Mul(sp.Float(c.imag, 17), sp.I), evaluate=False)
+            ]
+        if term is not None:
+            factors.append(term)
+        return factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
 
     @property
     def lhs_expr(self) -> sp.Expr:
@@ -420,9 +428,8 @@ class ComplexEquation:
         f = self.factor
         parts = []
         for t in self.terms:
-            c = complex(t.coef) * f
             e = self._expr(t.term)
-            parts.append(self._number(c) if e == 1 else sp.Mul(self._number(c), e, evaluate=False))
+            parts.append(self._times(complex(t.coef) * f, None if e == 1 else e))
         return sp.Add(*parts, evaluate=False) if parts else sp.Integer(0)
 
     @property
@@ -449,9 +456,7 @@ class ComplexEquation:
         its factors print in the library's order (``Abs(psi)**2*psi``)."""
         f = self.factor
         parts = [
-            self._number(complex(t.coef) * f)
-            if t.term == "1"
-            else sp.Mul(self._number(complex(t.coef) * f), sp.Symbol(t.term), evaluate=False)
+            self._times(complex(t.coef) * f, None if t.term == "1" else sp.Symbol(t.term))
             for t in self.terms
         ]
         return sp.Add(*parts, evaluate=False) if parts else sp.Integer(0)
