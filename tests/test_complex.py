@@ -126,15 +126,21 @@ def test_a_complex_equation_prints_in_complex_form_and_round_trips():
     )
     assert str(eq) == "I*psi_t = -0.5*psi_xx - 1.0*Abs(psi)**2*psi - 0.2*I*psi"
     lhs, rhs = eq.lhs, parse_complex(eq.rhs)  # the printed rhs reads back, I the unit
-    assert lhs == "I*psi_t" and sp.simplify(rhs - sp.I * sum(
-        complex(t.coef) * parse_complex(t.term) for t in eq.terms
-    )) == 0
+    assert (
+        lhs == "I*psi_t"
+        and sp.simplify(rhs - sp.I * sum(complex(t.coef) * parse_complex(t.term) for t in eq.terms))
+        == 0
+    )
     assert "i" in eq.to_latex() and r"\left|" in eq.to_latex()
     back = ComplexEquation.from_dict(json.loads(json.dumps(eq.to_dict())))
     assert back == eq
     re, im = eq.real_pair()
-    assert re.coefficients == {"psi_im_xx": -0.5, "psi_im**3": -1.0,
-                               "psi_im*psi_re**2": -1.0, "psi_re": -0.2}  # fmt: skip
+    assert re.coefficients == {
+        "psi_im_xx": -0.5,
+        "psi_im**3": -1.0,
+        "psi_im*psi_re**2": -1.0,
+        "psi_re": -0.2,
+    }
     assert im.terms[0].ci == (0.49, 0.51)  # one complex part feeds it: its interval
 
 
@@ -143,8 +149,12 @@ def test_a_bad_complex_record_is_one_line():
         ComplexEquation.from_dict({"field": "psi"})
     with pytest.raises(DataError, match="cannot read the complex term"):
         ComplexEquation.from_dict(
-            {"field": "psi", "pair": ["a", "b"], "coords": ["t", "x"],
-             "terms": [{"term": "__import__('os')", "coef_re": 1.0}]}  # fmt: skip
+            {
+                "field": "psi",
+                "pair": ["a", "b"],
+                "coords": ["t", "x"],
+                "terms": [{"term": "__import__('os')", "coef_re": 1.0}],
+            }
         )
 
 
@@ -212,8 +222,19 @@ def test_real_fields_have_no_complex_output():
 
 def test_the_command_line(tmp_path):
     nc, out = tmp_path / "nls.nc", tmp_path / "nls.json"
-    res = run("generate", "nls", nc, "--nx", 128, "--nt", 101, "--param", "dispersion=0.4",
-              "--param", "n=256")  # fmt: skip
+    res = run(
+        "generate",
+        "nls",
+        nc,
+        "--nx",
+        128,
+        "--nt",
+        101,
+        "--param",
+        "dispersion=0.4",
+        "--param",
+        "n=256",
+    )
     assert res.exit_code == 0, res.output
     assert "I*psi_t = -0.4*psi_xx - 1.0*Abs(psi)**2*psi" in res.output
     res = run("find", nc, "--var", "psi", "--json", out, "--bootstrap", 0)
