@@ -250,22 +250,23 @@ def test_the_command_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_pdefind_nls_at_50_percent_noise():
-    """PDE-FIND's nls.mat, complex noise σ = 0.5·rms|ψ|, three draws: within 5%."""
+@pytest.mark.parametrize("seed", range(3))
+def test_pdefind_nls_at_50_percent_noise(seed):
+    """PDE-FIND's nls.mat, complex noise σ = 0.5·rms|ψ|, with find's defaults (the
+    bootstrap's inclusion drops a term its resamples do not support): the right terms,
+    within 5%."""
     if not NLS_MAT.exists():
         pytest.skip(f"{NLS_MAT} not found (shared data beside the repository)")
-    clean = load_pdefind("nls").rename(u="psi")
+    ds = load_pdefind("nls").rename(u="psi")
+    rng = np.random.default_rng(seed)
+    psi = ds["psi"].values
+    sigma = 0.5 * np.sqrt(np.mean(np.abs(psi) ** 2)) / np.sqrt(2)
+    ds["psi"].values = psi + sigma * (
+        rng.standard_normal(psi.shape) + 1j * rng.standard_normal(psi.shape)
+    )
+    (ce,) = discover.find(ds, "psi").complex_equations
     truth = {"psi_xx": (0.0, 0.5), "Abs(psi)**2*psi": (0.0, 1.0)}
-    for seed in range(3):
-        rng = np.random.default_rng(seed)
-        ds = clean.copy(deep=True)
-        psi = ds["psi"].values
-        sigma = 0.5 * np.sqrt(np.mean(np.abs(psi) ** 2)) / np.sqrt(2)
-        ds["psi"].values = psi + sigma * (
-            rng.standard_normal(psi.shape) + 1j * rng.standard_normal(psi.shape)
-        )
-        (ce,) = discover.find(ds, "psi", n_bootstrap=0).complex_equations
-        assert _max_error(ce.coefficients, truth) < 0.05, str(ce)
+    assert _max_error(ce.coefficients, truth) < 0.05, str(ce)
 
 
 @pytest.mark.slow
