@@ -55,7 +55,7 @@ from .builders.base import RegressionSystem, RegressionSystems
 from .equation import Equation, TermEstimate, format_uncertain
 from .errors import DataError, ExpressionError
 from .io.pairs import PAIR_SUFFIXES, split_complex
-from .library import Derivative, Library, derivative_symbol, latex, sstr
+from .library import Derivative, Library, _format_number, derivative_symbol, latex, sstr
 from .parsing import FUNCTIONS, parse_expr
 
 __all__ = [
@@ -444,27 +444,33 @@ class ComplexEquation:
     def rhs(self) -> str:
         """The printed right-hand side in full precision (the restricted parser reads it,
         ``I`` the imaginary unit)."""
-        return sstr(self._text_expr()) if self.terms else "0"
+        return self._text(None)
 
     @property
     def coefficients(self) -> dict[str, complex]:
         """Term -> the complex coefficient of ``ψ_t``."""
         return {t.term: complex(t.coef) for t in self.terms}
 
-    def _text_expr(self) -> sp.Expr:
-        """The printed right-hand side with each term a symbol named by its text, so that
-        its factors print in the library's order (``Abs(psi)**2*psi``)."""
+    def _text(self, digits: int | None) -> str:
+        """The printed right-hand side as text, each term ``coefficient*term`` in the
+        library's spelling (``-1.0*Abs(psi)**2*psi``, ``(0.1 - 0.5*I)*psi_xx``)."""
         f = self.factor
-        parts = [
-            self._times(complex(t.coef) * f, None if t.term == "1" else sp.Symbol(t.term))
-            for t in self.terms
-        ]
-        return sp.Add(*parts, evaluate=False) if parts else sp.Integer(0)
+        out = ""
+        for t in self.terms:
+            c = complex(t.coef) * f
+            text = _coefficient_text(c, digits)
+            if t.term != "1":
+                text += "*" + t.term
+            if not out:
+                out = text
+            elif text.startswith("-"):
+                out += " - " + text[1:]
+            else:
+                out += " + " + text
+        return out or "0"
 
-    # ------------------------------------------------------------------ printing
     def __str__(self) -> str:
-        rhs = sstr(self._text_expr(), digits=self.digits) if self.terms else "0"
-        return f"{self.lhs} = {rhs}"
+        return f"{self.lhs} = {self._text(self.digits)}"
 
     def __repr__(self) -> str:
         return f"<ComplexEquation {self}>"
@@ -582,6 +588,24 @@ class ComplexEquation:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _coefficient_text(c: complex, digits: int | None) -> str:
+    """``-0.5``, ``0.2*I``, ``(0.1 - 0.5*I)``: a complex coefficient as text.
+
+    >>> _coefficient_text(complex(0.1, -0.5), 4), _coefficient_text(-0.25j, None)
+    ('(0.1 - 0.5*I)', '-0.25*I')
+    """
+
+    def num(v: float) -> str:
+        return repr(float(v)) if digits is None else _format_number(v, digits)
+
+    if c.imag == 0:
+        return num(c.real)
+    if c.real == 0:
+        return num(c.imag) + "*I"
+    sign = "-" if c.imag < 0 else "+"
+    return f"({num(c.real)} {sign} {num(abs(c.imag))}*I)"
 
 
 def _neg(ci: tuple[float, float] | None) -> tuple[float, float] | None:
