@@ -159,6 +159,15 @@ CASES: dict[str, Case] = {
             max_seeds=1,
         ),
         Case(
+            "lambda_omega",
+            "λ–ω reaction–diffusion, two fields u, v, generated (64 × 64 × 41), one seed",
+            lambda: make_dataset("lambda_omega", nx=64, nt=41),
+            max_order=2,
+            degree=3,
+            cost=10.0,
+            max_seeds=1,
+        ),
+        Case(
             "burgers_stations",
             "Burgers at 60 random stations, generated (60 × 101)",
             _stations("burgers", 60, 101),
