@@ -3,7 +3,8 @@
 Each :class:`Case` loads a clean field once; :func:`noisy` adds Gaussian noise of standard
 deviation ``p·std(u)`` (the convention of PDE-FIND and DeePyMoD, ``convention="std"``) or
 ``p·rms(u)`` (weak SINDy's and E-WSINDy's, ``convention="rms"``) with a seed of its own, so
-every method of one run sees the very same numbers.
+every method of one run sees the very same numbers.  Each field of a case gets its own
+noise; a complex field (NLS) gets complex noise of the same mean square ``|ε|²``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Case:
         Rough relative run time, to start the long runs first.
     max_seeds : int, optional
         Noise seeds per level at most (the table shows the runs behind each median).
+    degree : int
+        Polynomial degree of every method's library (3 for the cubic terms of NLS and λ–ω).
     """
 
     name: str
@@ -59,9 +62,14 @@ class Case:
     pdefind: str | None = None
     cost: float = 1.0
     max_seeds: int | None = None
+    degree: int = 2
 
     def truth(self, ds: xr.Dataset) -> dict[str, float]:
-        return json.loads(ds.attrs["true_coefficients"])
+        """Term -> coefficient; several fields' (a dict per field) as ``"field: term"``."""
+        truth = json.loads(ds.attrs["true_coefficients"])
+        if all(isinstance(v, dict) for v in truth.values()):
+            return {f"{f}: {t}": c for f, terms in truth.items() for t, c in terms.items()}
+        return truth
 
 
 def _stations(name: str, n: int, nt: int) -> Callable[[], xr.Dataset]:
@@ -118,6 +126,14 @@ CASES: dict[str, Case] = {
             cost=6.0,
         ),
         Case(
+            "nls",
+            "NLS (complex), PDE-FIND nls.mat (512 × 501)",
+            lambda: load_pdefind("nls"),
+            pdefind="nls",
+            degree=3,
+            cost=3.0,
+        ),
+        Case(
             "burgers_shock",
             "inviscid Burgers with a shock, generated (256 × 101)",
             _shock,
@@ -143,6 +159,15 @@ CASES: dict[str, Case] = {
             max_seeds=1,
         ),
         Case(
+            "lambda_omega",
+            "λ–ω reaction–diffusion, two fields u, v, generated (64 × 64 × 41), one seed",
+            lambda: make_dataset("lambda_omega", nx=64, nt=41),
+            max_order=2,
+            degree=3,
+            cost=10.0,
+            max_seeds=1,
+        ),
+        Case(
             "burgers_stations",
             "Burgers at 60 random stations, generated (60 × 101)",
             _stations("burgers", 60, 101),
@@ -158,6 +183,17 @@ def unavailable(case: Case) -> str | None:
         return None
     path = shared_data_dir() / "pde-find" / PDEFIND[case.pdefind]["file"]
     return None if path.exists() else f"{path} is absent"
+
+
+def _noise(u: np.ndarray, convention: str, rng: np.random.Generator) -> np.ndarray:
+    """Noise of size std(u) or rms(u); for a complex field, complex noise with
+    ``E|ε|² = size²`` (``size/√2`` on each part), size from ``|u - mean u|`` or ``|u|``."""
+    centred = u - np.nanmean(u)
+    size = np.sqrt(np.nanmean(np.abs(centred if convention == "std" else u) ** 2))
+    if np.iscomplexobj(u):
+        parts = rng.standard_normal(u.shape) + 1j * rng.standard_normal(u.shape)
+        return size / np.sqrt(2) * parts
+    return size * rng.standard_normal(u.shape)
 
 
 @cache
@@ -177,10 +213,9 @@ def noisy(name: str, noise: float, seed: int, convention: str = "std") -> xr.Dat
         raise ValueError(f"unknown noise convention '{convention}'; valid: 'std', 'rms'")
     ds = clean(name).copy(deep=True)
     if noise:
-        u = ds["u"].values
         rng = np.random.default_rng([seed, round(noise * 1000)])
-        size = np.nanstd(u) if convention == "std" else np.sqrt(np.nanmean(u**2))
-        ds["u"].values = u + noise * size * rng.standard_normal(u.shape)
+        for f in ds.data_vars:
+            ds[f].values = ds[f].values + noise * _noise(ds[f].values, convention, rng)
     ds.attrs["noise"] = noise
     ds.attrs["noise_convention"] = convention
     ds.attrs["noise_seed"] = seed

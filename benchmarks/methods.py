@@ -6,8 +6,9 @@ peak resident memory above the level at its start (Linux: ``/proc/self/clear_ref
 resets the high-water mark, so the figure holds for torch's and NumPy's allocations alike).
 
 pysindy is given every advantage we can name: the same library as ours (polynomials of
-degree 2 times derivatives up to the case's order, with a constant), periodic derivatives
-where the data are periodic, and STLSQ's threshold chosen *in hindsight* — the best of a
+degree 2 — 3 for the cubic NLS — times derivatives up to the case's order, with a
+constant; a complex field as its real pair, since pysindy has no complex library), periodic
+derivatives where the data are periodic, and STLSQ's threshold chosen *in hindsight* — the best of a
 grid against the true equation, which no user can do — reported as such.
 """
 
@@ -72,8 +73,10 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
 
 def canonical(term: str) -> str:
-    """One spelling per term: ``'u_x*u'`` and ``'u*u_x'`` both give ``'u*u_x'``."""
-    return sp.sstr(parse_expr(term))
+    """One spelling per term: ``'u_x*u'`` and ``'u*u_x'`` both give ``'u*u_x'``; a term of
+    one of several fields keeps its ``"field: "`` prefix."""
+    field, sep, rest = term.rpartition(": ")
+    return field + sep + sp.sstr(parse_expr(rest))
 
 
 def score(found: dict[str, float], truth: dict[str, float]) -> dict[str, Any]:
@@ -94,44 +97,84 @@ def score(found: dict[str, float], truth: dict[str, float]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- discover
-def discover_default(ds: xr.Dataset, max_order: int) -> dict[str, Any]:
+def _fields(ds: xr.Dataset) -> str | list[str]:
+    """The field(s) of a case: its data variable(s) (``u``; ``u``, ``v``; a complex ``u``)."""
+    names = list(ds.data_vars)
+    return names[0] if len(names) == 1 else names
+
+
+def _found(res) -> dict[str, Any]:
+    """``{term: coefficient}``; for several fields (or a complex field's real pair)
+    ``{"field: term": coefficient}``."""
+    if len(res.equations) == 1:
+        return res.equations[0].coefficients
+    return {f"{e.field}: {t}": c for e in res.equations for t, c in e.coefficients.items()}
+
+
+def _note(res) -> str:
+    ce = getattr(res, "complex_equations", None)
+    return f"method {res.settings.get('method')}" + (f"; {ce[0]}" if ce else "")
+
+
+def discover_default(ds: xr.Dataset, max_order: int, degree: int = 2) -> dict[str, Any]:
     """``discover.find`` with its defaults (the CLI's ``discover find DATA --var u``)."""
     import discover
 
-    res = discover.find(ds, "u", max_order=max_order)
-    eq = res.equations[0]
-    return {"found": eq.coefficients, "note": f"method {res.settings.get('method')}"}
+    res = discover.find(ds, _fields(ds), max_order=max_order, degree=degree)
+    return {"found": _found(res), "note": _note(res)}
 
 
-def discover_fd(ds: xr.Dataset, max_order: int) -> dict[str, Any]:
+def discover_fd(ds: xr.Dataset, max_order: int, degree: int = 2) -> dict[str, Any]:
     """``discover.find(..., method="fd")``: finite differences, accuracy chosen by the data."""
     import discover
 
-    res = discover.find(ds, "u", max_order=max_order, method="fd")
-    return {"found": res.equations[0].coefficients, "note": ""}
+    res = discover.find(ds, _fields(ds), max_order=max_order, method="fd", degree=degree)
+    return {"found": _found(res), "note": _note(res) if res.complex_equations else ""}
 
 
-def discover_weak(ds: xr.Dataset, max_order: int) -> dict[str, Any]:
+def discover_weak(ds: xr.Dataset, max_order: int, degree: int = 2) -> dict[str, Any]:
     """``discover.find(..., method="weak")``: the weak form on the data's own grid (what
     ``auto`` takes on noisy uniform grids; here on clean data too)."""
     import discover
 
-    res = discover.find(ds, "u", max_order=max_order, method="weak")
-    return {"found": res.equations[0].coefficients, "note": ""}
+    res = discover.find(ds, _fields(ds), max_order=max_order, method="weak", degree=degree)
+    return {"found": _found(res), "note": _note(res) if res.complex_equations else ""}
 
 
 # ----------------------------------------------------------------------------- pysindy
-def _pysindy_name(name: str, coords: list[str]) -> str:
-    """pysindy's feature name (``uu_1``, ``u^2u_11``, ``u_12``) -> ours (``u*u_x`` ...)."""
+def _pysindy_name(name: str, coords: list[str], fields: dict[str, str] | None = None) -> str:
+    """pysindy's feature name (``uu_1``, ``u^2u_11``, ``u_12``; with several fields
+    ``a^2 ba_11``) -> ours (``u*u_x`` ...); ``fields`` maps pysindy's one-letter feature names
+    to our field symbols (default ``{"u": "u"}``)."""
+    fields = fields or {"u": "u"}
     if name == "1":
         return "1"
     expr = sp.Integer(1)
-    for deriv, power in re.findall(r"u(?:_(\d+)|\^(\d+))?", name):
+    letters = "".join(fields)
+    for f, deriv, power in re.findall(rf"([{letters}])(?:_(\d+)|\^(\d+))?", name):
         if deriv:
-            expr *= sp.Symbol("u_" + "".join(sorted(coords[int(d) - 1] for d in deriv)))
+            suffix = "".join(sorted(coords[int(d) - 1] for d in deriv))
+            expr *= sp.Symbol(f"{fields[f]}_{suffix}")
         else:
-            expr *= sp.Symbol("u") ** int(power or 1)
+            expr *= sp.Symbol(fields[f]) ** int(power or 1)
     return sp.sstr(expr)
+
+
+def _pysindy_fields(ds: xr.Dataset, coords: list[str]) -> tuple[np.ndarray, dict[str, str]]:
+    """The case's fields as pysindy's array ``(x…, t, n_fields)`` and one-letter feature
+    name -> field symbol.  pysindy has no complex library: a complex field goes in as its
+    real pair (``u_re``, ``u_im``), as a user would have to give it."""
+    arrays, names = [], []
+    for f in ds.data_vars:
+        v = ds[f].transpose(*coords, "t").values
+        if np.iscomplexobj(v):
+            arrays += [v.real, v.imag]
+            names += [f"{f}_re", f"{f}_im"]
+        else:
+            arrays.append(v)
+            names.append(f)
+    letters = ["u"] if names == ["u"] else [chr(ord("a") + i) for i in range(len(names))]
+    return np.stack(arrays, axis=-1), dict(zip(letters, names))
 
 
 def _recording_stlsq(threshold: float):
@@ -146,15 +189,17 @@ def _recording_stlsq(threshold: float):
     return RecordingSTLSQ(threshold=threshold, alpha=1e-5, normalize_columns=True)
 
 
-def _pysindy(ds: xr.Dataset, max_order: int, truth: dict[str, float], weak: bool) -> dict:
+def _pysindy(
+    ds: xr.Dataset, max_order: int, truth: dict[str, float], weak: bool, degree: int = 2
+) -> dict:
     import pysindy as ps
 
-    coords = [c for c in ds["u"].dims if c != "t"]
-    u = ds["u"].transpose(*coords, "t").values[..., None]
+    coords = [c for c in ds[next(iter(ds.data_vars))].dims if c != "t"]
+    u, fields = _pysindy_fields(ds, coords)
     t = ds["t"].values
     axes = [ds[c].values for c in coords]
     periodic = bool(ds.attrs.get("periodic", 0))
-    poly = ps.PolynomialLibrary(degree=2, include_bias=False)
+    poly = ps.PolynomialLibrary(degree=degree, include_bias=False)
     if weak:
         grid = np.stack(np.meshgrid(*axes, t, indexing="ij"), axis=-1)
         lib = ps.WeakPDELibrary(
@@ -180,14 +225,17 @@ def _pysindy(ds: xr.Dataset, max_order: int, truth: dict[str, float], weak: bool
     model = ps.SINDy(optimizer=recording, feature_library=lib)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(u, t=t, feature_names=["u"])
-        names = [_pysindy_name(n, coords) for n in model.get_feature_names()]
+        model.fit(u, t=t, feature_names=list(fields))
+        names = [_pysindy_name(n, coords, fields) for n in model.get_feature_names()]
         theta, target = recording.data_
         best = None
         for thr in THRESHOLDS:
             opt = ps.STLSQ(threshold=float(thr), alpha=1e-5, normalize_columns=True)
             opt.fit(theta, target)
-            found = {n: float(c) for n, c in zip(names, opt.coef_[0], strict=True) if c}
+            found = {}
+            for f, row in zip(fields.values(), opt.coef_, strict=False):
+                prefix = "" if len(fields) == 1 else f"{f}: "
+                found.update({prefix + n: float(c) for n, c in zip(names, row, strict=True) if c})
             s = score(found, truth)
             key = (s["right"], -s["max_error"])
             if best is None or key > best[0]:
@@ -195,14 +243,18 @@ def _pysindy(ds: xr.Dataset, max_order: int, truth: dict[str, float], weak: bool
     return {"found": best[1], "note": f"threshold {best[2]:.3g} (best of {len(THRESHOLDS)})"}
 
 
-def pysindy_fd(ds: xr.Dataset, max_order: int, truth: dict[str, float]) -> dict[str, Any]:
+def pysindy_fd(
+    ds: xr.Dataset, max_order: int, truth: dict[str, float], degree: int = 2
+) -> dict[str, Any]:
     """pysindy's PDE-FIND: ``PDELibrary`` (finite differences) + STLSQ."""
-    return _pysindy(ds, max_order, truth, weak=False)
+    return _pysindy(ds, max_order, truth, weak=False, degree=degree)
 
 
-def pysindy_weak(ds: xr.Dataset, max_order: int, truth: dict[str, float]) -> dict[str, Any]:
+def pysindy_weak(
+    ds: xr.Dataset, max_order: int, truth: dict[str, float], degree: int = 2
+) -> dict[str, Any]:
     """pysindy's weak form: ``WeakPDELibrary`` (K = 500 subdomains) + STLSQ."""
-    return _pysindy(ds, max_order, truth, weak=True)
+    return _pysindy(ds, max_order, truth, weak=True, degree=degree)
 
 
 #: method name -> (label, runner, needs the truth (threshold in hindsight), gridded only)

@@ -61,6 +61,8 @@ def run_case(
         if gridded_only and not case.gridded:
             continue
         args = (ds, case.max_order, truth) if needs_truth else (ds, case.max_order)
+        if case.degree != 2:  # the runners' default degree is 2
+            args = (*args, case.degree)
         # pysindy's weak library draws its subdomains from NumPy's global generator: seed it
         # per case and method, or the same command gives another table
         np.random.seed([seed, round(noise * 1000)])  # noqa: NPY002 (the one pysindy uses)

@@ -42,7 +42,11 @@ PDEFIND: dict[str, dict] = {
         "keys": ("x", "t", "usol"),
         "time_first": True,
         "equation": "I*u_t = -0.5*u_xx - Abs(u)**2*u",
-        "coefficients": {},
+        # the real pair u = u_re + I*u_im (the complex coefficients: u_xx 0.5i, |u|²u 1i)
+        "coefficients": {
+            "u_re": {"u_im_xx": -0.5, "u_im**3": -1.0, "u_im*u_re**2": -1.0},
+            "u_im": {"u_re_xx": 0.5, "u_re**3": 1.0, "u_im**2*u_re": 1.0},
+        },
     },
 }
 

@@ -393,7 +393,9 @@ def _print_result(result, path: bool) -> None:
         why = result.settings.get("preset_reason", "")
         off = "; --preset none turns it off" if why.startswith("auto") else ""
         typer.echo(f"preset {result.settings['preset']} ({why}{off})")
-    for eq in result.equations:
+    for eq in result.complex_equations:  # a complex field: its equation, its real pair below
+        typer.echo(eq.summary())
+    for eq in [] if result.complex_equations else result.equations:
         typer.echo(eq.summary())
     if result.transform is not None:
         before = ", ".join(f"{k}: {v}" for k, v in result.transform.units_before.items())

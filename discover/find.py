@@ -39,6 +39,7 @@ from .builders import RegressionSystem, RegressionSystems, builder_for
 from .builders.chunked import ChunkedGridBuilder
 from .builders.chunked_neural import ChunkedNeuralBuilder
 from .builders.chunked_weak import ChunkedWeakBuilder
+from .complexfield import ComplexLibrary, from_fit, stack
 from .equation import Equation, TermEstimate
 from .errors import DataError
 from .fields import choose_fields, strong_modulate
@@ -233,8 +234,11 @@ def find(
             data = open_lazy(data).load()
         prepared = prepare(data, var, settings, time=time, coords=coords, time_unit=time_unit)
         builder = builder_for(prepared.settings.method)
-    library = prepared.library()
+    clib = prepared.complex_library()
+    library = prepared.library() if clib is None else clib.real
     built = builder.build(prepared, library, prepared.settings)
+    if clib is not None:  # one complex regression (discover.complexfield)
+        built, library = stack(built, clib), clib
     fits = {f: fit_field(f, built, library, prepared) for f in library.fields}
     return _assemble(prepared, library, built, fits)
 
@@ -382,6 +386,8 @@ def _coefficient_fields(fld, system, form, terms, library, prepared):
     coefficient varies in space with a field, the others refitted beside them.  Where terms
     drop out (they stood in for a varying coefficient), the test runs again on the rows of
     the terms that remain."""
+    if isinstance(library, ComplexLibrary):
+        return terms, {"skipped": "not available for a complex field"}
     if system.modulate is None and (system.factors or form != "strong"):
         return terms, {"skipped": f"not available for the {form} form of this builder"}
     samples = prepared.samples
@@ -623,8 +629,15 @@ def _assemble(
         "holdout_stations": prepared.held["stations"],
     }
     del settings["neural"]  # the interpolant reports its own settings in the diagnostics
+    equations = [fit.equation for fit in fits.values()]
+    complex_equations = []
+    if isinstance(library, ComplexLibrary):
+        complex_equations = [from_fit(eq, library) for eq in equations]
+        equations = [e for c in complex_equations for e in c.real_pair()]
+        settings["complex_fields"] = {library.field: list(library.pair)}
+        settings["complex_library"] = library.complex_names
     return Discovery(
-        [fit.equation for fit in fits.values()],
+        equations,
         settings,
         DataInfo.of(prepared.samples),
         {f: fit.diagnostics for f, fit in fits.items()},
@@ -632,4 +645,5 @@ def _assemble(
         paths={f: fit.path for f, fit in fits.items()},
         library=library,
         samples=prepared.samples,
+        complex_equations=complex_equations,
     )

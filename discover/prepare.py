@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .builders import builder_for
+from .complexfield import ComplexLibrary
 from .differentiate import is_uniform
 from .errors import DataError
 from .io import Samples, Transform, load, split_holdout, transform
@@ -56,7 +57,12 @@ class Prepared:
     held: dict[str, Any] = field(default_factory=lambda: {"start": None, "stations": None})
 
     def library(self) -> Library:
+        """The candidate terms the builders evaluate (for a complex field, the real
+        monomials of :meth:`complex_library`)."""
         s = self.settings
+        clib = self.complex_library()
+        if clib is not None:
+            return clib.real
         try:
             return Library(
                 self.samples.fields,
@@ -69,6 +75,41 @@ class Prepared:
         except ValueError as exc:
             raise DataError(str(exc)) from None
 
+    def complex_library(self) -> ComplexLibrary | None:
+        """The complex field's library (:mod:`discover.complexfield`), or None for real data."""
+        if not self.samples.complex:
+            return None
+        (name, pair), s = next(iter(self.samples.complex.items())), self.settings
+        try:
+            return ComplexLibrary(
+                name,
+                pair,
+                self.samples.coords,
+                max_order=s.max_order,
+                degree=s.degree,
+                include_constant=s.include_constant,
+            )
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+
+
+def _check_complex(samples: Samples, settings: FindSettings) -> None:
+    """A complex field is discovered alone, with its own library (no ``extra=`` terms)."""
+    if not samples.complex:
+        return
+    if len(samples.complex) > 1 or len(samples.fields) != 2:
+        raise DataError(
+            f"a complex field is discovered alone; give var= one complex field, not "
+            f"{', '.join(samples.fields)}",
+            parameter="var",
+        )
+    if settings.extra:
+        raise DataError(
+            "extra= terms are not taken for a complex field (its library is the "
+            "phase-equivariant family of discover.complexfield); leave extra= out",
+            parameter="extra",
+        )
+
 
 def prepare(data, var, settings: FindSettings, **read) -> Prepared:
     """Load (``read``: time, coords, time_unit), hold out, apply the preset and the declared
@@ -76,6 +117,7 @@ def prepare(data, var, settings: FindSettings, **read) -> Prepared:
     resolve ``method="auto"``."""
     samples = data if isinstance(data, Samples) else _load(data, var, settings, read)
     out = Prepared(samples, settings)
+    _check_complex(samples, settings)
     if settings.holdout:
         out.samples, out.held = split_holdout(out.samples, settings.holdout)
     out.preset, out.preset_reason = choose_preset(out.samples, settings.preset)
@@ -319,9 +361,10 @@ def _centring(samples: Samples, degree: int, units: dict) -> dict[str, tuple[flo
     if degree < 2:
         return {}
     out = {}
+    paired = {f for pair in samples.complex.values() for f in pair}  # never centre ψ
     for j, f in enumerate(samples.fields):
         v = samples.values[:, j]
         m, s = float(np.nanmean(v)), float(np.nanstd(v))
-        if f not in units and s > 0 and abs(m) > OFFSET_RATIO * s:
+        if f not in paired and f not in units and s > 0 and abs(m) > OFFSET_RATIO * s:
             out[f] = (1 / s, -m / s)
     return out

@@ -4,7 +4,10 @@ holds, both ways (``to_dict`` / ``from_dict``), with a schema version.
 The JSON is the contract of DESIGN.md.  ``schema_version`` (``MAJOR.MINOR``) says which
 shape a file has: a reader takes every file of its own major version (minor versions only
 add keys) and the files written before the key existed (read as ``1.0``); a newer major
-version is refused with a one-line error, never misread.
+version is refused with a one-line error, never misread.  Version 1.1 adds
+``complex_equations`` (a complex field's one equation,
+:class:`~discover.complexfield.ComplexEquation`; ``equations`` then holds its real pair) and,
+with them, ``settings.complex_fields`` and ``settings.complex_library``.
 
 Examples
 --------
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._version import __version__
+from .complexfield import ComplexEquation
 from .equation import Equation
 from .errors import DataError
 from .io import Samples, Transform
@@ -120,6 +124,9 @@ class Discovery:
         table (read from JSON).
     library, samples
         The candidate library and the data (after :func:`find`; None when read from JSON).
+    complex_equations : list of ComplexEquation
+        For a complex field: its one complex equation (``equations`` then holds the real
+        pair it stands for); empty for real data.
     """
 
     equations: list[Equation]
@@ -132,6 +139,7 @@ class Discovery:
     samples: Samples | None = None
     version: str = __version__
     _in_data_units: list[Equation] | None = field(default=None, repr=False)
+    complex_equations: list[ComplexEquation] = field(default_factory=list)
 
     @property
     def equations_in_data_units(self) -> list[Equation]:
@@ -151,11 +159,12 @@ class Discovery:
         return {"start": s.get("holdout_start"), "stations": s.get("holdout_stations")}
 
     def __str__(self) -> str:
-        return "\n".join(str(e) for e in self.equations)
+        return "\n".join(str(e) for e in [*self.complex_equations, *self.equations])
 
     def _repr_latex_(self) -> str:
-        body = r" \\ ".join(e.to_latex() for e in self.equations)
-        if len(self.equations) > 1:
+        eqs = [*self.complex_equations, *self.equations]
+        body = r" \\ ".join(e.to_latex() for e in eqs)
+        if len(eqs) > 1:
             return rf"$\begin{{aligned}} {body} \end{{aligned}}$"
         return f"${body}$"
 
@@ -166,7 +175,8 @@ class Discovery:
         with them, e.g. ``\\qquad [T] = \\mathrm{K},\\ [t] = \\mathrm{h},\\ [x] = [y] =
         \\mathrm{km}``.  Other settings go to :meth:`Equation.to_latex`.
         """
-        lines = [e.to_latex(**settings).replace(" = ", " &= ", 1) for e in self.equations]
+        eqs = [*self.complex_equations, *self.equations]
+        lines = [e.to_latex(**settings).replace(" = ", " &= ", 1) for e in eqs]
         tail = units_latex(self.equations[0]) if units and self.equations else ""
         if tail:
             lines[-1] += tail
@@ -214,6 +224,8 @@ class Discovery:
             "version": self.version,
             "schema_version": SCHEMA_VERSION,
         }
+        if self.complex_equations:
+            out["complex_equations"] = [e.to_dict() for e in self.complex_equations]
         if self.transform is not None:
             out["transform"] = self.transform.as_dict()
             out["equations_in_data_units"] = [e.to_dict() for e in self.equations_in_data_units]
@@ -242,6 +254,9 @@ class Discovery:
         in_data = d.get("equations_in_data_units") or None
         if in_data is not None and not isinstance(in_data, list):
             raise DataError("the result's 'equations_in_data_units' must be a list of equations")
+        cplx = d.get("complex_equations") or []
+        if not isinstance(cplx, list):
+            raise DataError("the result's 'complex_equations' must be a list of equations")
         return cls(
             equations=[Equation.from_dict(e) for e in d["equations"]],
             settings=dict(d.get("settings", {})),
@@ -251,6 +266,7 @@ class Discovery:
             paths=dict(d.get("path", {})),
             version=str(d.get("version", "")),
             _in_data_units=None if in_data is None else [Equation.from_dict(e) for e in in_data],
+            complex_equations=[ComplexEquation.from_dict(e) for e in cplx],
         )
 
 

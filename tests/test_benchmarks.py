@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks.cases import CASES, noisy, unavailable
-from benchmarks.methods import _pysindy_name, measure, score
+from benchmarks.methods import _pysindy_name, canonical, measure, score
 from benchmarks.report import append_csv, highest_noise, markdown, read_csv, summarize
 from benchmarks.run import main, run_case
 
@@ -154,3 +154,29 @@ def test_rms_convention_scales_noise_by_the_root_mean_square():
     assert np.sqrt(np.mean(clean**2)) > 1.2 * np.std(clean)
     with pytest.raises(ValueError, match="valid: 'std', 'rms'"):
         noisy("burgers_shock", 0.5, 0, "var")
+
+
+def test_several_fields_and_a_complex_pair_keep_their_names():
+    """pysindy's names of two fields (``a^2 ba_11``), the ``field: term`` keys of a
+    multi-field (or complex pair) truth, and scoring on them."""
+    pair = {"a": "u_re", "b": "u_im"}
+    assert _pysindy_name("a^2 ba_11", ["x"], pair) == "u_im*u_re**2*u_re_xx"
+    assert _pysindy_name("bb_1", ["x"], pair) == "u_im*u_im_x"
+    assert canonical("u_re: u_re**2*u_im") == "u_re: u_im*u_re**2"
+    truth = {"u_re: u_im_xx": -0.5, "u_im: u_re_xx": 0.5}
+    s = score({"u_re: u_im_xx": -0.51, "u_im: u_re_xx": 0.5, "u_im: u_re": 0.1}, truth)
+    assert not s["right"] and s["extra"] == ["u_im: u_re"]
+    assert s["max_error"] == pytest.approx(0.02)
+
+
+@pytest.mark.skipif(unavailable(CASES["nls"]) is not None, reason="shared PDE-FIND data absent")
+def test_the_nls_case_gets_complex_noise_of_the_asked_size():
+    clean = noisy("nls", 0.0, 0)["u"].values
+    d = noisy("nls", 0.5, 0, "rms")["u"].values - clean
+    assert np.iscomplexobj(d)
+    assert np.sqrt(np.mean(np.abs(d) ** 2)) == pytest.approx(
+        0.5 * np.sqrt(np.mean(np.abs(clean) ** 2)), rel=0.01
+    )
+    assert np.std(d.real) == pytest.approx(np.std(d.imag), rel=0.02)
+    truth = CASES["nls"].truth(noisy("nls", 0.0, 0))
+    assert truth["u_im: u_re_xx"] == 0.5 and len(truth) == 6

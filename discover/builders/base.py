@@ -94,6 +94,10 @@ class RegressionSystems:
         estimated again (debiased the same way) on the data with as much fresh noise again
         (:func:`discover.weakgrid.fresh_noise_fit`); how far it moves measures the noise's
         bias that the estimator leaves, for the interval.
+    noise_gram : callable, optional
+        ``(field, columns) -> (N_XX, N_Xy)``: the noise's expected share of the Gram
+        matrix of the first variant (the weak form's), for builders that combine columns
+        (:func:`discover.complexfield.stack`).
     """
 
     systems: list[RegressionSystem]
@@ -103,6 +107,7 @@ class RegressionSystems:
     debias: Callable[..., np.ndarray | None] | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
     refresh: Callable[[str, Sequence[int]], np.ndarray | None] | None = None
+    noise_gram: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def n_rows(self) -> int:

@@ -39,6 +39,7 @@ class WeakGridBuilder(Builder):
             refresh=lambda fld, idx: fresh_noise_fit(
                 prepared.samples, library, built, fld, idx, seed=settings.seed
             ),
+            noise_gram=built.noise_gram,
         )
 
 

@@ -4,6 +4,7 @@ through the layout the data have (:data:`~discover.io.layouts.LAYOUTS`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,16 @@ import xarray as xr
 
 from ..errors import DataError
 from .layouts import LAYOUTS, Request, detect_layout
-from .reading import TIME_UNITS, check_not_ensemble, find_time, fmt_list, open_dataset, select
+from .pairs import split_complex
+from .reading import (
+    TIME_UNITS,
+    check_not_ensemble,
+    find_time,
+    fmt_list,
+    open_dataset,
+    select,
+    symbol_name,
+)
 from .samples import Samples
 
 __all__ = ["load"]
@@ -80,6 +90,7 @@ def load(
     names = [var] if isinstance(var, str) else list(var)
     if not names:
         raise DataError("no variable given; name at least one with --var")
+    ds, names, pairs = split_complex(ds, names)
     for name in names:
         if name not in ds.data_vars:
             where = f" in '{source}'" if source else ""
@@ -90,7 +101,7 @@ def load(
     ds = select(ds, names, sel, keep=[tname])
     request = Request(ds, names, tname, coords, time_unit, source)
     try:
-        return _dispatch(request, layout)
+        return _with_pairs(_dispatch(request, layout), pairs)
     except (RuntimeError, OSError) as exc:  # netCDF/HDF5 read errors surface on first access
         if source is None:
             raise
@@ -99,6 +110,15 @@ def load(
             f"cannot read the values of {fmt_list(names)} from '{source}' ({reason}); the file "
             "is damaged or incomplete: copy or download it again"
         ) from None
+
+
+def _with_pairs(samples: Samples, pairs: dict[str, tuple[str, str]]) -> Samples:
+    """The samples with their complex fields named by symbol (real, imaginary part)."""
+    if not pairs:
+        return samples
+    sym = {v: k for k, v in samples.names.items() if k in samples.fields}
+    found = {symbol_name(c): (sym[re], sym[im]) for c, (re, im) in pairs.items()}
+    return replace(samples, complex=found)
 
 
 def _dataset(data: Any) -> tuple[xr.Dataset, str | None]:

@@ -43,6 +43,9 @@ class Samples:
         The file the data came from.
     attrs : dict
         The dataset's global attributes (generators store the true equation here).
+    complex : dict
+        Complex field symbol -> the symbols of its real and imaginary parts among
+        ``fields`` (:func:`discover.io.pairs.split_complex`); empty for real data.
     """
 
     fields: tuple[str, ...]
@@ -58,6 +61,7 @@ class Samples:
     time_origin: str | None = None
     source: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    complex: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def n_samples(self) -> int:
