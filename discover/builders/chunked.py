@@ -52,6 +52,15 @@ CHUNK_SHARE = 0.6
 FOLD_BLOCKS, BOOT_BLOCKS = 4, 8
 
 
+def slabs(nt: int, step: int) -> list[tuple[int, int]]:
+    """The chunks' cores: ``[start, stop)`` of each run of ``step`` time steps.
+
+    >>> slabs(7, 3)
+    [(0, 3), (3, 6), (6, 7)]
+    """
+    return [(a, min(a + step, nt)) for a in range(0, nt, step)]
+
+
 def axis_edges(values: np.ndarray, repeat: int, n_blocks: int) -> np.ndarray:
     """The ``n_blocks``-quantile edges of ``values`` (ascending) each repeated ``repeat``
     times, as :func:`numpy.quantile` (linear) gives them, without repeating anything.
@@ -228,7 +237,7 @@ class ChunkedGridBuilder(Builder):
         spec = self._spec(samples, library, settings)
         nt = spec.axes[0].size
         step = self.chunk or self._chunk_length(spec, samples)
-        cores = [(a, min(a + step, nt)) for a in range(0, nt, step)]
+        cores = slabs(nt, step)
         acc = self._run(samples, spec, cores)
         n_rows = next(iter(acc[0].values())).n_rows
         check_rows(n_rows, library)

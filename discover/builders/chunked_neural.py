@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from ..io import Samples
-from .chunked import ChunkedGridBuilder
+from .chunked import ChunkedGridBuilder, slabs
 from .neural import NeuralBuilder
 
 __all__ = ["EVALUATION_POINTS", "MAX_POINTS", "ChunkedNeuralBuilder", "draw_sample"]
@@ -65,7 +65,7 @@ class ChunkedNeuralBuilder(ChunkedGridBuilder):
         nt = samples.grid.sizes["t"]
         per_step = _BYTES_PER_POINT * len(samples.fields) * _space_size(samples)
         step = self.chunk or self._fit_steps(per_step, 0, nt)
-        cores = [(a, min(a + step, nt)) for a in range(0, nt, step)]
+        cores = slabs(nt, step)
 
         def run(task):
             spec = SimpleNamespace(fields=samples.fields, axes=[np.empty(nt)])

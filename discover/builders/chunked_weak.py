@@ -42,7 +42,7 @@ from ..weakgrid import (
     line_spectra,
 )
 from .base import RegressionSystem, RegressionSystems, check_rows
-from .chunked import ChunkedGridBuilder, RowLayout
+from .chunked import ChunkedGridBuilder, RowLayout, slabs
 
 __all__ = ["ChunkedWeakBuilder"]
 
@@ -214,7 +214,7 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
         spec = WeakSpec(samples, library, settings, half_width, sigma)
         nt = spec.axes[0].size
         step = self.chunk or self._weak_chunk_length(spec)
-        cores = [(a, min(a + step, nt)) for a in range(0, nt, step)]
+        cores = slabs(nt, step)
         acc = self._run(samples, spec, cores, task=weak_chunk, halo=spec.halo())
         systems = []
         for (scale, half, stride, *_), a in zip(spec.sizes, acc):
