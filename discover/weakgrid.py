@@ -218,9 +218,10 @@ def _hermite_power(y: np.ndarray, k: int, sigma: float) -> np.ndarray:
     """``σ^k He_k(y/σ)``: an unbiased estimate of ``u^k`` from ``y = u + N(0, σ²)``."""
     if sigma <= 0 or k < 2:
         return y**k
-    coef = np.zeros(k + 1)
-    coef[k] = 1.0
-    return sigma**k * np.polynomial.hermite_e.hermeval(y / sigma, coef)
+    prev, out = np.ones_like(y), y  # σⁿ Heₙ(y/σ) by Heₙ₊₁(x) = x Heₙ(x) − n Heₙ₋₁(x)
+    for n in range(1, k):
+        prev, out = out, y * out - (n * sigma**2) * prev
+    return out
 
 
 def _values(

@@ -23,6 +23,7 @@ from functools import partial
 
 import numpy as np
 
+from ..library import parse_symbol
 from ..select import BlockFactors
 from ..weak import weak_parts
 from ..weakgrid import (
@@ -59,6 +60,10 @@ class WeakSpec:
         self.p = max([max(b) for _, b in self.parts] + [1]) + BUMP_EXTRA
         self.sigma = sigma
         self.derivs = any(_has_derivative(g, library) for g, _ in self.parts)
+        #: the data's mollified derivatives a chunk keeps (one slab-sized array each)
+        self.n_derivs = len({s for g, _ in self.parts for s in g.free_symbols
+                             if (d := parse_symbol(s.name, library.fields, library.coords))
+                             and d.total_order})  # fmt: skip
         shape = [a.size for a in self.axes]
         self.sizes = []
         for scale in SCALES:
@@ -92,22 +97,25 @@ def weak_chunk(values: dict, start: int, core: tuple[int, int], spec: WeakSpec):
     lies in ``core``."""
     n = next(iter(values.values())).shape[0]
     axes = [spec.axes[0][start : start + n], *spec.axes[1:]]
-    mesh = dict(zip(spec.coords, np.meshgrid(*axes, indexing="ij"), strict=True))
+    mesh = dict(zip(spec.coords, np.meshgrid(*axes, indexing="ij", sparse=True), strict=True))
     out = []
-    for k, (_, half, _, mh, _, _, layout) in enumerate(spec.sizes):
+    for k, (_, half, stride, mh, _, _, layout) in enumerate(spec.sizes):
         data, sel, keep, index = _slab_selection(values, start, core, spec, k)
+        at = (sel[0], stride[1:], keep)
         deriv = _deriv(data, mh, spec)
         cols = []
         for g, beta in spec.parts:
             v = _values(g, spec.library, data, deriv, spec.sigma, mesh)
-            cols.append((-1) ** sum(beta) * _integral(v, beta, half, spec, sel, keep))
+            cols.append((-1) ** sum(beta) * _integral(v, beta, half, spec, at))
+            del v
+        del deriv
         X = np.column_stack(cols)
         t_order = (1,) + (0,) * (len(half) - 1)
         units = layout.units(index)
         out.append(
             {
                 f: BlockFactors.from_units(
-                    X, -_integral(data[f], t_order, half, spec, sel, keep), units, layout.n_folds
+                    X, -_integral(data[f], t_order, half, spec, at), units, layout.n_folds
                 )
                 for f in spec.fields
             }
@@ -125,10 +133,10 @@ def _slab_selection(values, start, core, spec, k):
     nan = sum((~np.isfinite(v)).astype(float) for v in raw.values())
     _, half, stride, mh, lattice, _, _ = spec.sizes[k]
     missing = _missing(nan, mh, spec.derivs, start == 0, start + n == nt)
-    bad = _correlate(missing, [np.ones(2 * m + 1) for m in half]) > 0.5
     kt = np.flatnonzero((lattice[0] >= core[0]) & (lattice[0] < core[1]))
-    sel = (lattice[0][kt] - start - half[0], *(slice(0, None, s) for s in stride[1:]))
-    keep = ~bad[sel]
+    rows = lattice[0][kt] - start - half[0]
+    sel = (rows, *(slice(0, None, s) for s in stride[1:]))
+    keep = _correlate_at(missing, [np.ones(2 * m + 1) for m in half], rows, stride[1:]) < 0.5
     index = np.nonzero(keep)
     return data, sel, keep, (kt[index[0]], *index[1:])
 
@@ -170,7 +178,10 @@ def _missing(nan, mh, derivs, first, last) -> np.ndarray:
     edge (the slab's own edges in time are not the grid's unless ``first``/``last``)."""
     if not derivs:
         return nan
-    missing = _correlate(nan, [np.ones(2 * m + 1) for m in mh], mode="same") > 0.5
+    if nan.any():
+        missing = _correlate(nan, [np.ones(2 * m + 1) for m in mh], mode="same") > 0.5
+    else:
+        missing = np.zeros(nan.shape, dtype=bool)
     for d, m in enumerate(mh):
         edge = [slice(None)] * nan.ndim
         for sl, is_edge in ((slice(0, m), first), (slice(-m, None), last)):
@@ -195,9 +206,12 @@ def _deriv(data, mh, spec):
     return deriv
 
 
-def _integral(values, beta, half, spec, sel, keep) -> np.ndarray:
+def _integral(values, beta, half, spec, at) -> np.ndarray:
+    """The test-function integrals of ``values`` at the chunk's query points ``at``: their
+    rows in the slab, the strides along space and which of them are kept."""
+    rows, strides, keep = at
     kernels = [_bump(m, spec.p, b, hd) for m, b, hd in zip(half, beta, spec.h)]
-    return _correlate(values, kernels)[sel][keep]
+    return _correlate_at(values, kernels, rows, strides)[keep]
 
 
 class ChunkedWeakBuilder(ChunkedGridBuilder):
@@ -263,9 +277,13 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
         )
 
     def _weak_chunk_length(self, spec: WeakSpec) -> int:
-        per_point = 12 * (4 * len(spec.parts) + 3 * len(spec.coords) + 8)
+        """A slab holds its data, gaps and masks, the mollified derivatives, one term's
+        values and an FFT's work arrays (8 bytes a value, a margin of 1.5); the test
+        functions' integrals are taken at the queried rows only, so a chunk's halo costs
+        memory and the slab-wide work, not the integrals'."""
+        per_point = 12 * (2 * len(spec.fields) + spec.n_derivs + 6)
         per_step = per_point * int(np.prod([a.size for a in spec.axes[1:]]))
-        halo = per_step * 2 * spec.halo()  # the weak form works on the whole slab
+        halo = per_step * 2 * spec.halo()
         return self._fit_steps(per_step, halo, spec.axes[0].size, least=2 * spec.halo())
 
     def _half_widths(self, samples, p) -> tuple[list[int], list[int]]:
@@ -289,3 +307,21 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
                 ks.append(corner_of_spectrum(total / count))
             corners.append(max(ks))
         return [half_width_from_corner(n, c, p) for n, c in zip(shape, corners)], corners
+
+
+def _correlate_at(v, kernels, rows, strides) -> np.ndarray:
+    """``_correlate(v, kernels)[rows, ::strides[0], ::strides[1], …]`` as banded matrix
+    products at those points only: along time at the queried rows (no work is spent on the
+    slab's halo), then along space at the strided points."""
+    out = np.tensordot(_band(kernels[0], rows, v.shape[0]), v, axes=(1, 0))
+    for d, (k, s) in enumerate(zip(kernels[1:], strides), start=1):
+        at = np.arange(0, out.shape[d] - k.size + 1, s)
+        out = np.moveaxis(np.tensordot(_band(k, at, out.shape[d]), out, axes=(1, d)), 0, d)
+    return out
+
+
+def _band(k: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
+    """The ``(len(at), n)`` matrix whose row ``i`` is ``k`` from column ``at[i]`` on."""
+    w = np.zeros((at.size, n))
+    w[np.arange(at.size)[:, None], at[:, None] + np.arange(k.size)] = k
+    return w
