@@ -557,8 +557,9 @@ def _pair_cov(a: tuple, b: tuple, data, sigma, fields) -> np.ndarray:
     return out
 
 
-def _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep) -> float:
-    """``Σ_rows Σ_z K_a K_b Cov(g_a, g_b)`` for two polynomial columns."""
+def _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep, *, integrate=None) -> float:
+    """``Σ_rows Σ_z K_a K_b Cov(g_a, g_b)`` for two polynomial columns (``integrate(v,
+    kernels)``: the test-function integrals at the kept rows, if not the whole grid's)."""
     cov = np.zeros(next(iter(data.values())).shape)
     for ea, ca in pa.items():
         for eb, cb in pb.items():
@@ -566,4 +567,6 @@ def _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep) -> float:
     if not np.any(cov):
         return 0.0
     prod_kern = [x * y for x, y in zip(ka, kb)]
+    if integrate is not None:
+        return float(np.sum(integrate(cov, prod_kern)))
     return float(np.sum(_correlate(cov, prod_kern)[sel][keep]))

@@ -224,3 +224,32 @@ def test_the_neural_evaluation_axes_thin_the_longest_axis_first():
     assert thin.sizes["x"] == 40  # short axes keep every point
     assert np.prod(list(thin.sizes.values())) <= EVALUATION_POINTS
     assert thin["t"].values[0] == 0 and np.all(np.diff(thin["t"].values) > 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_integrals_at_the_queried_points_are_the_whole_slabs(seed):
+    from discover.builders.chunked_weak import _correlate_at
+    from discover.weakgrid import _correlate
+
+    rng = np.random.default_rng(seed)
+    ndim = int(rng.integers(1, 4))
+    v = rng.normal(size=rng.integers(20, 40, size=ndim))
+    kernels = [rng.normal(size=int(rng.integers(1, 9))) for _ in range(ndim)]
+    valid = v.shape[0] - kernels[0].size + 1
+    rows = np.sort(rng.choice(valid, size=int(rng.integers(1, valid)), replace=False))
+    strides = [int(s) for s in rng.integers(1, 4, size=ndim - 1)]
+    whole = _correlate(v, kernels)[(rows, *(slice(0, None, s) for s in strides))]
+    assert np.allclose(_correlate_at(v, kernels, rows, strides), whole, atol=1e-12)
+
+
+def test_a_budget_below_one_chunk_warns_and_keeps_whole_halos():
+    ds = make_dataset("advection_diffusion_2d", nx=48, nt=61)
+    with pytest.warns(UserWarning, match="below what one chunk needs"):
+        r = find(ds, "u", method="weak", n_bootstrap=0, memory="100kB")
+    assert "chunked" in r.diagnostics["u"]
+
+
+def test_a_grid_too_small_for_one_box_is_one_line():
+    ds = make_dataset("advection_diffusion_2d", nx=24, nt=41)
+    with pytest.raises(DataError, match="use a larger grid"):
+        _quiet_find(ds, "u", method="weak", n_bootstrap=0, memory="100kB")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,11 @@ class RowLayout:
     def of(cls, axes: list[np.ndarray], extent, *, n_folds: int, seed: int) -> RowLayout:
         sizes = [hi - lo for lo, hi in extent]
         total = int(np.prod(sizes))
+        if total == 0:
+            raise DataError(
+                "no rows fit in the grid (a test-function box or stencil is wider than an "
+                f"axis: {[a.size for a in axes]} points); use a larger grid or --method fd"
+            )
         slabs: dict[int, list[np.ndarray]] = {}
         for nb in (FOLD_BLOCKS, BOOT_BLOCKS):
             slabs[nb] = [
@@ -280,7 +286,9 @@ class ChunkedGridBuilder(Builder):
     def _fit_steps(self, per_step: int, halo_bytes: int, nt: int, least: int = 4) -> int:
         """Steps per chunk (and ``self.workers``, chunks in flight) for ``per_step`` bytes
         a core time step and ``halo_bytes`` a chunk's halo: fewer chunks in flight (down to
-        one) rather than fewer than ``least`` steps each."""
+        one) rather than fewer than ``least`` steps each.  Never fewer than ``least // 2``:
+        a chunk of one step would read its whole halo for it (30 times the work of the
+        weak form at 10⁸ values); a budget below that is exceeded, with a warning."""
         budget = int(CHUNK_SHARE * self.memory)
         self.workers = 2 if self.scheduler is not None else min(4, os.cpu_count() or 1)
 
@@ -289,7 +297,15 @@ class ChunkedGridBuilder(Builder):
 
         while self.workers > 1 and fit() < least:
             self.workers -= 1
-        return int(min(nt, max(1, fit())))
+        floor = max(1, least // 2)
+        if fit() < floor:
+            need = (halo_bytes + floor * per_step) / CHUNK_SHARE
+            warnings.warn(
+                f"memory={self.memory / 1e9:.2g} GB is below what one chunk needs "
+                f"(~{need / 1e9:.2g} GB: {floor} time steps and the halo); using that",
+                stacklevel=2,
+            )
+        return int(min(nt, max(floor, fit())))
 
     @staticmethod
     def _tasks(samples, spec, cores, task, halo):

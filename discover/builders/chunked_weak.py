@@ -149,7 +149,7 @@ def weak_gram_chunk(values, start, core, spec: WeakSpec, *, fld: str, idx: list[
     from ..weakgrid import _monomials, _pair_sum
 
     data, sel, keep, _ = _slab_selection(values, start, core, spec, 0)
-    half = spec.sizes[0][1]
+    half, stride = spec.sizes[0][1], spec.sizes[0][2][1:]
     kern = [[_bump(m, spec.p, b, hd) for m, b, hd in zip(half, beta, spec.h)]
             for _, beta in spec.parts]  # fmt: skip
     signs = [(-1) ** sum(beta) for _, beta in spec.parts]
@@ -157,10 +157,14 @@ def weak_gram_chunk(values, start, core, spec: WeakSpec, *, fld: str, idx: list[
     t_order = (1,) + (0,) * (len(half) - 1)
     t_kern = [_bump(m, spec.p, b, hd) for m, b, hd in zip(half, t_order, spec.h)]
 
+    def integrate(v, kernels):
+        return _correlate_at(v, kernels, sel[0], stride)[keep]
+
     def pair(pa, pb, ka, kb) -> float:
         if pa is None or pb is None:
             return 0.0
-        return _pair_sum(pa, pb, ka, kb, data, spec.sigma, spec.library, sel, keep)
+        return _pair_sum(pa, pb, ka, kb, data, spec.sigma, spec.library, sel, keep,
+                         integrate=integrate)  # fmt: skip
 
     nxx = np.array([[signs[i] * signs[j] * pair(polys[i], polys[j], kern[i], kern[j])
                      for j in idx] for i in idx])  # fmt: skip
