@@ -7,10 +7,12 @@ StartState`) carries the noise of one or a few observation times.  Fitted over m
 them with the equation as a constraint, the state at the start averages the noise over
 every observation in the window, and the part of the region that the flow carries past the
 stations is shaped by what they saw earlier.  The window is the record's last stretch up to
-the start, as long as the forecast reaches after it (:data:`SPAN` times the forecast's
-span) and at most :data:`MAX_TIMES` observation times (for stations; scattered data: at most
-:data:`MAX_OBS` observations); nothing after the start enters, nor anything the caller
-leaves out (held-out stations).
+the start, as long as the forecast reaches after it (:data:`~discover.solve.stations.SPAN`
+times the forecast's span) and at most :data:`~discover.solve.stations.MAX_TIMES`
+observation times (:func:`~discover.solve.stations.window_start`; scattered data: at most
+:data:`~discover.validate.scattered.MAX_OBS` observations); nothing after the start enters,
+nor anything the caller leaves out (held-out stations).  This module needs torch; the
+others import it when they use it.
 
 The fit: ``u(t, x) = s(x) + N(t, x)`` with ``s`` the spline of the start (a prior, frozen)
 and ``N`` a network of the core, trained on
@@ -57,22 +59,7 @@ from .neural import _Ansatz, _Residual, _scales
 from .problem import Problem
 from .spline import StationSpline
 
-__all__ = ["MAX_OBS", "MAX_TIMES", "SPAN", "AssimilatedState", "FieldOf", "window_start"]
-
-#: the assimilation window's length, in units of the forecast's span
-SPAN = 1.0
-#: at most this many observation times of station data in the window (the latest)
-MAX_TIMES = 24
-#: at most this many observations of scattered data in the window (the latest)
-MAX_OBS = 1500
-
-
-def window_start(times: np.ndarray, start: int, horizon: float) -> int:
-    """The first of the sorted ``times`` the assimilation before ``times[start]`` uses: those
-    within ``SPAN·horizon`` of the start, at most :data:`MAX_TIMES` of them, at least two."""
-    t0 = times[start] - SPAN * horizon
-    first = int(np.searchsorted(times, t0 - 1e-12 * max(abs(t0), 1.0)))
-    return int(max(0, min(first, start - 1), start + 1 - MAX_TIMES))
+__all__ = ["AssimilatedState", "FieldOf"]
 
 
 class FieldOf(nn.Module):

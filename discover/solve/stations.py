@@ -21,7 +21,6 @@ import xarray as xr
 from ..errors import DataError
 from ..io import Samples
 from ..library import parse_symbol
-from .assimilate import AssimilatedState
 from .base import get_solver
 from .classical import ClassicalSolver
 from .problem import ParsedEquation, Polygon, Problem, parse_equations
@@ -31,6 +30,8 @@ from .windows import window_problem
 
 __all__ = [
     "HISTORY",
+    "MAX_TIMES",
+    "SPAN",
     "START_STATES",
     "STATION_GRID",
     "STATION_SOLVERS",
@@ -40,6 +41,7 @@ __all__ = [
     "spatial_terms",
     "station_datasets",
     "station_table",
+    "window_start",
 ]
 
 #: points per side of the grid a PDE is solved on between stations
@@ -51,6 +53,22 @@ STATION_SOLVERS = ("neural", "classical")
 #: the neural solver's start states at stations: assimilated over a window before the start
 #: (:class:`~discover.solve.assimilate.AssimilatedState`) or a spline of the last values
 START_STATES = ("spline", "assimilate")
+#: the assimilation window's length, in units of the forecast's span
+SPAN = 1.0
+#: at most this many observation times of station data in the assimilation window
+MAX_TIMES = 24
+
+
+def window_start(times: np.ndarray, start: int, horizon: float) -> int:
+    """The first of the sorted ``times`` the assimilation before ``times[start]`` uses: those
+    within ``SPAN·horizon`` of the start, at most :data:`MAX_TIMES` of them, at least two.
+
+    >>> window_start(np.arange(50.0), 40, 9.0), window_start(np.arange(50.0), 40, 90.0)
+    (31, 17)
+    """
+    t0 = times[start] - SPAN * horizon
+    first = int(np.searchsorted(times, t0 - 1e-12 * max(abs(t0), 1.0)))
+    return int(max(0, min(first, start - 1), start + 1 - MAX_TIMES))
 
 
 @dataclass
@@ -159,6 +177,8 @@ def assimilated_states(
     (times, values[time, station, field])`` up to the start (see
     :mod:`~discover.solve.assimilate`); the network's size and steps are the neural
     solver's ``options`` where given."""
+    from .assimilate import AssimilatedState
+
     times, values = past
     keep = np.ones(len(pos), bool) if seen is None else np.asarray(seen, bool)
     vals = values[:, keep]

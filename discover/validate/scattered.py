@@ -28,20 +28,21 @@ import xarray as xr
 from ..equation import Equation
 from ..errors import DataError
 from ..io import Samples, holdout_start
-from ..solve.assimilate import MAX_OBS, SPAN, AssimilatedState
 from ..solve.base import get_solver
 from ..solve.problem import Polygon, Problem
 from ..solve.region import InflowWalls, station_region
 from ..solve.spline import StartState
-from ..solve.stations import advection_velocity
+from ..solve.stations import SPAN, advection_velocity
 from .record import Record, Resolved
 
-__all__ = ["MAX_SPLINE", "SCORE_BINS", "resolve_scattered"]
+__all__ = ["MAX_OBS", "MAX_SPLINE", "SCORE_BINS", "resolve_scattered"]
 
 #: groups (by time) the held-out observations are scored in
 SCORE_BINS = 10
 #: at most this many of the latest observations before the start make the spline
 MAX_SPLINE = 400
+#: at most this many of the latest observations before the start are assimilated
+MAX_OBS = 1500
 
 
 def resolve_scattered(
@@ -78,6 +79,8 @@ def resolve_scattered(
     spline = _splines(samples, pts[window], vals[window])
     t_start = time.perf_counter()
     if start_state == "assimilate":
+        from ..solve.assimilate import AssimilatedState
+
         recent = np.flatnonzero(window)[np.argsort(pts[window, 0])][-MAX_OBS:]
         opts = dict(solver_options or {})
         kw = {k: opts[k] for k in ("width", "depth", "n_points", "seed") if k in opts}

@@ -18,7 +18,6 @@ import xarray as xr
 from ..equation import Equation
 from ..errors import DataError
 from ..io import Samples, at_positions, holdout_start, open_dataset
-from ..solve.assimilate import window_start
 from ..solve.problem import ParsedEquation
 from ..solve.stations import (
     HISTORY,
@@ -26,6 +25,7 @@ from ..solve.stations import (
     spatial_terms,
     station_datasets,
     station_table,
+    window_start,
 )
 from .outcome import HELD_OUT
 from .record import Record, Resolved
