@@ -184,9 +184,9 @@ class StartState:
         Examples
         --------
         >>> rng = np.random.default_rng(1)
-        >>> pts = np.column_stack([rng.uniform(0, 0.4, 150), rng.uniform(0, 1, (150, 2))])
+        >>> pts = np.column_stack([rng.uniform(0, 0.4, 300), rng.uniform(0, 1, (300, 2))])
         >>> f = lambda t, x, y: np.sin(3 * x - t) + y
-        >>> noisy = f(*pts.T) + 0.05 * rng.standard_normal(150)
+        >>> noisy = f(*pts.T) + 0.05 * rng.standard_normal(300)
         >>> s = StartState.of_points(pts, noisy)
         >>> q = rng.uniform(0.2, 0.8, (20, 2))
         >>> bool(np.sqrt(np.mean((s(q) - f(s.t0, *q.T)) ** 2)) < 0.05)
