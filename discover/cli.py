@@ -493,10 +493,11 @@ def validate(
         str,
         typer.Option(
             help="Stations, scattered data: the neural core's start state: spline (of the "
-            "latest values up to the start) or assimilate (the equation fitted to a window "
-            "of values before the start)."
+            "latest values up to the start), assimilate (the equation fitted to a window "
+            "of values before the start) or auto (spline at stations, assimilate for "
+            "scattered data)."
         ),
-    ] = "spline",
+    ] = "auto",
     holdout: Annotated[
         str | None,
         typer.Option(

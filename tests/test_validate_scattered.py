@@ -74,12 +74,14 @@ def test_nothing_held_out_enters_the_scattered_forecast(start):
 def test_scattered_validation_of_a_known_advection_diffusion(seed):
     """2000 observations of a known 2-D advection–diffusion at random times and places in
     an L (coefficients drawn from the seed), noise σ = 0.05·std(u), the last 20% of the
-    time held out; the true equation re-solved on the points' convex hull (the default).
+    time held out; the true equation re-solved on the points' convex hull from the
+    assimilated start (the defaults).
     The floor is the exact values' RMSE against the held-out data."""
     ds, exact = _data(seed=seed, n_obs=2000)
     cpu = time.process_time()
     v = validate(_true_result(ds), ds)
-    assert time.process_time() - cpu < 60  # CPU seconds, one thread
+    assert v.info["solver_info"]["start_state"].startswith("assimilated")
+    assert time.process_time() - cpu < 60  # CPU seconds, one thread; measured 27
     held = ds["t"].values > v.info["t_start"]
     floor = float(np.sqrt(np.mean((exact[held] - ds["u"].values[held]) ** 2)))
     assert v.info["n_held_out_points"] >= 0.95 * held.sum()
@@ -87,5 +89,5 @@ def test_scattered_validation_of_a_known_advection_diffusion(seed):
     assert v.rmse["equation"] < PERSISTENCE_FACTOR * v.rmse["persistence"]
 
 
-FLOOR_FACTOR = 2.2  # measured 1.24–1.81 (seeds 0–2, spline start)
-PERSISTENCE_FACTOR = 0.85  # measured 0.57–0.76
+FLOOR_FACTOR = 1.6  # measured 1.13–1.35 (seeds 0–2; the spline start: 1.24–1.81)
+PERSISTENCE_FACTOR = 0.8  # measured 0.43–0.70

@@ -29,6 +29,7 @@ from .spline import StartState
 from .windows import window_problem
 
 __all__ = [
+    "AUTO_START",
     "HISTORY",
     "MAX_TIMES",
     "SPAN",
@@ -50,9 +51,12 @@ STATION_GRID = 48
 HISTORY = 5
 #: the solvers that solve a PDE between stations
 STATION_SOLVERS = ("neural", "classical")
-#: the neural solver's start states at stations: assimilated over a window before the start
-#: (:class:`~discover.solve.assimilate.AssimilatedState`) or a spline of the last values
-START_STATES = ("spline", "assimilate")
+#: the neural solver's start states: a spline of the last values, or assimilated over a
+#: window before the start (:class:`~discover.solve.assimilate.AssimilatedState`); ``auto``
+#: takes the spline at stations and the assimilation for scattered data (:data:`AUTO_START`)
+START_STATES = ("auto", "spline", "assimilate")
+#: what ``start_state="auto"`` takes for each layout (measured: README, validation)
+AUTO_START = {"station": "spline", "scattered": "assimilate"}
 #: the assimilation window's length, in units of the forecast's span
 SPAN = 1.0
 #: at most this many observation times of station data in the assimilation window
@@ -138,6 +142,7 @@ def solve_at_stations(
                 + ", ".join(repr(s) for s in START_STATES),
                 parameter="start",
             )
+        start = AUTO_START["station"] if start == "auto" else start
         pred, info = _solve_pde_neural(
             equations, samples, pos, past, times, region=region, data=data,
             options=solver_options, start=start, seen=seen,

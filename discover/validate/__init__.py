@@ -63,7 +63,7 @@ from ..io import Samples
 from ..solve.base import choose_solver
 from ..solve.from_data import solve_from_data
 from ..solve.problem import ParsedEquation
-from ..solve.stations import START_STATES, spatial_terms
+from ..solve.stations import AUTO_START, START_STATES, spatial_terms
 from ..solve.windows import detect_periodic
 from .baselines import BASELINES, Baseline, check_baselines, chosen
 from .grid import resolve_grid
@@ -102,7 +102,7 @@ def validate(
     baselines: Sequence[str] = (),
     layout: str = "auto",
     region: str = "hull",
-    start_state: str = "spline",
+    start_state: str = "auto",
 ) -> Validation:
     """Re-solve the discovered equation(s) over a held-out window and compare with the data.
 
@@ -138,11 +138,12 @@ def validate(
         At stations and scattered points, where the neural core solves (see
         :func:`discover.solve.region.station_region`): ``hull`` (default), ``concave``,
         ``mask:VAR`` (a variable of ``data``) or a GeoJSON/CSV outline file.
-    start_state : {"spline", "assimilate"}
+    start_state : {"auto", "spline", "assimilate"}
         The neural core's start state at stations and scattered points: a smoothing spline
-        of the latest values up to the start (the default; at stations every station's last
-        few values), or the equation fitted to the values over a window before the start
-        (:mod:`discover.solve.assimilate`; at stations the seen stations' only).
+        of the latest values up to the start (at stations every station's last few values),
+        or the equation fitted to the values over a window before the start
+        (:mod:`discover.solve.assimilate`; at stations the seen stations' only); ``auto``
+        (the default): the spline at stations, the assimilation for scattered data.
 
     Returns
     -------
@@ -174,6 +175,8 @@ def validate(
             parameter="solver",
         )
     opts = dict(solver_options or {})
+    if start_state == "auto":
+        start_state = AUTO_START.get(samples.layout, "spline")
     run = _resolver(equations, samples, holdout, found, data, periodic, region, start_state)
     # the options are the named solver's, or the neural core's when auto or both chose it
     resolved = run(main, opts if main in (solver, "neural") else {})
