@@ -485,10 +485,19 @@ def validate(
     region: Annotated[
         str,
         typer.Option(
-            help="Stations: where the neural core solves: hull, concave, mask:VAR (a variable "
-            "of DATA) or an outline file (.geojson, .csv with lon,lat)."
+            help="Stations, scattered data: where the neural core solves: hull, concave, "
+            "mask:VAR (a variable of DATA) or an outline file (.geojson, .csv with lon,lat)."
         ),
     ] = "hull",
+    start: Annotated[
+        str,
+        typer.Option(
+            help="Stations, scattered data: the neural core's start state: spline (of the "
+            "latest values up to the start), assimilate (the equation fitted to a window "
+            "of values before the start) or auto (spline at stations, assimilate for "
+            "scattered data)."
+        ),
+    ] = "auto",
     holdout: Annotated[
         str | None,
         typer.Option(
@@ -558,6 +567,7 @@ def validate(
         baselines=tuple(baseline or ()),
         layout=layout,
         region=region,
+        start_state=start,
     )
     _report_validation(v, leads, json_out, plot, force)
 

@@ -168,6 +168,49 @@ class StartState:
                     self.how_ = f"space-time, the stations' last {len(times)} values"
         self.loo_rmse_ = best.loo_rmse_
 
+    @classmethod
+    def of_points(
+        cls,
+        points: np.ndarray,
+        values: np.ndarray,
+        *,
+        stretches: tuple[float, ...] = (0.25, 1.0, 4.0),
+    ) -> StartState:
+        """The state at the latest time ``t0`` of scattered observations ``points`` ``(n, 1
+        + d)`` (time first) with ``values`` ``(n,)``: a space–time spline of them read at
+        ``t0``, or a spline of the latest quarter in space alone — whichever predicts the
+        latest quarter best when each value is left out in turn.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(1)
+        >>> pts = np.column_stack([rng.uniform(0, 0.4, 300), rng.uniform(0, 1, (300, 2))])
+        >>> f = lambda t, x, y: np.sin(3 * x - t) + y
+        >>> noisy = f(*pts.T) + 0.05 * rng.standard_normal(300)
+        >>> s = StartState.of_points(pts, noisy)
+        >>> q = rng.uniform(0.2, 0.8, (20, 2))
+        >>> bool(np.sqrt(np.mean((s(q) - f(s.t0, *q.T)) ** 2)) < 0.05)
+        True
+        """
+        pts, v = np.asarray(points, float), np.asarray(values, float)
+        ok = np.isfinite(v) & np.all(np.isfinite(pts), axis=1)
+        pts, v = pts[ok], v[ok]
+        self = cls.__new__(cls)
+        self.t0 = float(pts[:, 0].max())
+        latest = pts[:, 0] >= np.quantile(pts[:, 0], 0.75)
+        best = StationSpline(pts[latest, 1:], v[latest])
+        self.spline, self.time_scale = best, None
+        self.how_ = f"the latest {int(latest.sum())} observations, in space"
+        span, t_span = np.ptp(pts[:, 1:], axis=0), float(np.ptp(pts[:, 0]))
+        for stretch in stretches if t_span > 0 else ():
+            tscale = t_span / stretch
+            cand = StationSpline(pts, v, scale=np.concatenate([[tscale], span]), scored=latest)
+            if cand.loo_rmse_ < best.loo_rmse_:
+                best, self.spline, self.time_scale = cand, cand, tscale
+                self.how_ = f"space-time, the latest {len(v)} observations"
+        self.loo_rmse_ = best.loo_rmse_
+        return self
+
     def _with_time(self, pts: np.ndarray) -> np.ndarray:
         if self.time_scale is None:
             return pts

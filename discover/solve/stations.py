@@ -29,7 +29,11 @@ from .spline import StartState
 from .windows import window_problem
 
 __all__ = [
+    "AUTO_START",
     "HISTORY",
+    "MAX_TIMES",
+    "SPAN",
+    "START_STATES",
     "STATION_GRID",
     "STATION_SOLVERS",
     "StationSolution",
@@ -38,6 +42,7 @@ __all__ = [
     "spatial_terms",
     "station_datasets",
     "station_table",
+    "window_start",
 ]
 
 #: points per side of the grid a PDE is solved on between stations
@@ -46,6 +51,28 @@ STATION_GRID = 48
 HISTORY = 5
 #: the solvers that solve a PDE between stations
 STATION_SOLVERS = ("neural", "classical")
+#: the neural solver's start states: a spline of the last values, or assimilated over a
+#: window before the start (:class:`~discover.solve.assimilate.AssimilatedState`); ``auto``
+#: takes the spline at stations and the assimilation for scattered data (:data:`AUTO_START`)
+START_STATES = ("auto", "spline", "assimilate")
+#: what ``start_state="auto"`` takes for each layout (measured: README, validation)
+AUTO_START = {"station": "spline", "scattered": "assimilate"}
+#: the assimilation window's length, in units of the forecast's span
+SPAN = 1.0
+#: at most this many observation times of station data in the assimilation window
+MAX_TIMES = 24
+
+
+def window_start(times: np.ndarray, start: int, horizon: float) -> int:
+    """The first of the sorted ``times`` the assimilation before ``times[start]`` uses: those
+    within ``SPAN·horizon`` of the start, at most :data:`MAX_TIMES` of them, at least two.
+
+    >>> window_start(np.arange(50.0), 40, 9.0), window_start(np.arange(50.0), 40, 90.0)
+    (31, 17)
+    """
+    t0 = times[start] - SPAN * horizon
+    first = int(np.searchsorted(times, t0 - 1e-12 * max(abs(t0), 1.0)))
+    return int(max(0, min(first, start - 1), start + 1 - MAX_TIMES))
 
 
 @dataclass
@@ -81,6 +108,8 @@ def solve_at_stations(
     data: xr.Dataset | None = None,
     solver_options: dict[str, Any] | None = None,
     history: tuple[np.ndarray, np.ndarray] | None = None,
+    start: str = "spline",
+    seen: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any], str]:
     """Solve from the stations' state ``u0[station, field]`` at ``times[0]``: the forecast
     ``(time, station, field)`` at ``times`` (NaN at stations without a start value where
@@ -94,7 +123,9 @@ def solve_at_stations(
     equations without spatial derivatives; ``"classical"`` solves those as an ODE at each
     station and the others on a grid over the stations' bounding box.  ``history`` holds
     the stations' last few values up to the start, ``(times, values[time, station, field])``
-    (the last time the start): the neural start state may be a space–time spline of them.
+    (the last time the start): the neural start state is assimilated from them
+    (``start="assimilate"``, the stations ``seen`` only, default all) or is a spline of the
+    last :data:`HISTORY` of them (``"spline"``, every station).
     """
     if solver not in STATION_SOLVERS:
         raise DataError(
@@ -105,9 +136,16 @@ def solve_at_stations(
         )
     if solver == "neural":
         past = history or (times[:1], u0[None])
+        if start not in START_STATES:
+            raise DataError(
+                f"unknown start state '{start}'; valid: "
+                + ", ".join(repr(s) for s in START_STATES),
+                parameter="start",
+            )
+        start = AUTO_START["station"] if start == "auto" else start
         pred, info = _solve_pde_neural(
             equations, samples, pos, past, times, region=region, data=data,
-            options=solver_options,
+            options=solver_options, start=start, seen=seen,
         )  # fmt: skip
         return pred, info, "neural"
     if spatial_terms(parsed, samples):
@@ -122,7 +160,7 @@ def start_splines(
 ) -> dict[str, StartState]:
     """Each field's start state (:class:`~discover.solve.spline.StartState`) from the
     stations' values ``past = (times, values[time, station, field])`` up to the start."""
-    times, values = past
+    times, values = past[0][-HISTORY:], past[1][-HISTORY:]
     out = {}
     for k, f in enumerate(samples.fields):
         ok = np.isfinite(values[-1, :, k])
@@ -135,35 +173,72 @@ def start_splines(
     return out
 
 
+def assimilated_states(
+    equations: Sequence[Any], samples: Samples, dom: Any, pos: np.ndarray,
+    past: tuple[np.ndarray, np.ndarray], seen: np.ndarray | None,
+    options: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Each field's start state assimilated from the ``seen`` stations' values ``past =
+    (times, values[time, station, field])`` up to the start (see
+    :mod:`~discover.solve.assimilate`); the network's size and steps are the neural
+    solver's ``options`` where given."""
+    from .assimilate import AssimilatedState
+
+    times, values = past
+    keep = np.ones(len(pos), bool) if seen is None else np.asarray(seen, bool)
+    vals = values[:, keep]
+    t, p = np.meshgrid(times, np.flatnonzero(keep), indexing="ij")
+    pts = np.column_stack([t.ravel(), pos[p.ravel()]])
+    flat = vals.reshape(-1, vals.shape[-1])
+    some = np.isfinite(flat).any(axis=1)
+    opts = dict(options or {})
+    kw = {k: opts[k] for k in ("width", "depth", "n_points", "seed") if k in opts}
+    steps = (opts.get("adam_steps", 500), opts.get("lbfgs_steps", 500))
+    state = AssimilatedState(
+        equations, dom, samples.coords, samples.fields, pts[some], flat[some], steps=steps, **kw
+    )
+    return {f: state.field(f) for f in samples.fields}
+
+
 def _solve_pde_neural(
     equations: Sequence[Any], samples: Samples, pos: np.ndarray,
     past: tuple[np.ndarray, np.ndarray], wt: np.ndarray, *, region: str,
-    data: xr.Dataset | None, options: dict[str, Any] | None,
+    data: xr.Dataset | None, options: dict[str, Any] | None, start: str = "spline",
+    seen: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
-    """The neural core on the stations' region: the start state is each field's smoothing
-    spline of the stations' values up to the start (the lift ``G``, exact, walls held at
-    it), the equation is solved over the region, and the solution is read at every
-    station."""
+    """The neural core on the stations' region: the start state (the lift ``G``, exact,
+    walls held at it) is assimilated from the seen stations' values before the start, or is
+    each field's smoothing spline of the stations' last values; the equation is solved over
+    the region, and the solution is read at every station."""
     space = list(samples.space)
     dom, how = station_region(pos, space, region=region, data=data, units=samples.units)
+    if start == "assimilate":
+        splines = assimilated_states(equations, samples, dom, pos, past, seen, options)
+    else:
+        splines = start_splines(samples, pos, past)
     velocity = advection_velocity(equations, samples)
     if velocity is not None and isinstance(dom, Polygon):
         dom = InflowWalls(dom, velocity)
         how += f"; values held on the {len(dom.segments)} inflow walls only (advection)"
-    splines = start_splines(samples, pos, past)
     problem = Problem(
         equations, dom, time=wt, initial=splines, boundary="initial", fields=samples.fields
     )
     sol = get_solver("neural", **dict(options or {})).solve(problem)
     pts = np.column_stack([np.repeat(wt, len(pos)), np.tile(pos, (len(wt), 1))])
     pred = sol(pts).reshape(len(wt), len(pos), len(samples.fields))
-    loo = ", ".join(f"{f} {s.loo_rmse_:.3g} ({s.how_})" for f, s in splines.items())
+    if start == "assimilate":
+        state = next(iter(splines.values())).how_ + "; the walls hold it"
+    else:
+        loo = ", ".join(f"{f} {s.loo_rmse_:.3g} ({s.how_})" for f, s in splines.items())
+        state = (
+            "smoothing cubic spline of the stations up to the start (leave-one-out RMS error "
+            f"at the start {loo}); the walls hold it"
+        )
     info = {
         **sol.info,
         "method": "neural (u = G + D·N) on the stations' region, read at every station",
         "region": how,
-        "start_state": "smoothing cubic spline of the stations up to the start (leave-one-out "
-        f"RMS error at the start {loo}); the walls hold it",
+        "start_state": state,
         "seconds": sol.seconds,
     }
     return pred, info

@@ -16,6 +16,10 @@ scores the two side by side.  The stations ``find`` held out
 (``holdout="last:20%,stations:9"``) are scored apart.  On grids ``auto`` is the classical
 solver.
 
+Scattered data (``u(obs)``) are re-solved by the neural core on the points' region, from a
+start state made of the observations before the hold-out, and scored at every held-out
+observation (:mod:`~.scattered`); persistence is that start state held still.
+
 An equation that does not beat persistence clearly has not explained the dynamics, however
 good its regression fit looked.
 
@@ -25,6 +29,7 @@ module                         its one job
 :mod:`~.reading`               the result (through ``Discovery.from_dict``) and its data
 :mod:`~.grid`                  the re-solve on a grid
 :mod:`~.stations`              the re-solves at stations (ODE per station, PDE between them)
+:mod:`~.scattered`             the re-solve of scattered data (neural core on their region)
 :mod:`~.baselines`             the baselines, one plug-in each (:data:`BASELINES`)
 :mod:`~.scoring`               the one scorer of the equation and every baseline
 :mod:`~.outcome`               :class:`Validation`: tables, lead times, JSON
@@ -58,13 +63,14 @@ from ..io import Samples
 from ..solve.base import choose_solver
 from ..solve.from_data import solve_from_data
 from ..solve.problem import ParsedEquation
-from ..solve.stations import spatial_terms
+from ..solve.stations import AUTO_START, START_STATES, spatial_terms
 from ..solve.windows import detect_periodic
 from .baselines import BASELINES, Baseline, check_baselines, chosen
 from .grid import resolve_grid
 from .outcome import HELD_OUT, Validation, parse_leads
 from .reading import load_like, matching_equations, read_result
 from .record import Record, Resolved, trend_window
+from .scattered import resolve_scattered
 from .scoring import score
 from .stations import resolve_stations
 
@@ -96,6 +102,7 @@ def validate(
     baselines: Sequence[str] = (),
     layout: str = "auto",
     region: str = "hull",
+    start_state: str = "auto",
 ) -> Validation:
     """Re-solve the discovered equation(s) over a held-out window and compare with the data.
 
@@ -128,15 +135,27 @@ def validate(
     layout : str
         How to read ``data`` (see :func:`discover.io.load`); detected by default.
     region : str
-        At stations, where the neural core solves (see
+        At stations and scattered points, where the neural core solves (see
         :func:`discover.solve.region.station_region`): ``hull`` (default), ``concave``,
         ``mask:VAR`` (a variable of ``data``) or a GeoJSON/CSV outline file.
+    start_state : {"auto", "spline", "assimilate"}
+        The neural core's start state at stations and scattered points: a smoothing spline
+        of the latest values up to the start (at stations every station's last few values),
+        or the equation fitted to the values over a window before the start
+        (:mod:`discover.solve.assimilate`; at stations the seen stations' only); ``auto``
+        (the default): the spline at stations, the assimilation for scattered data.
 
     Returns
     -------
     Validation
     """
     choose_solver(solver, layout="grid")  # the registry's one-line error for a bad name
+    if start_state not in START_STATES:
+        raise DataError(
+            f"unknown start state '{start_state}'; valid: "
+            + ", ".join(repr(s) for s in START_STATES),
+            parameter="start_state",
+        )
     check_baselines(baselines)
     found = read_result(result)
     samples = load_like(found, data, var, sel, layout)
@@ -144,13 +163,21 @@ def validate(
     equations = matching_equations(found, samples)
     holdout = holdout or found.settings.get("holdout") or "last:20%"
     main, cross, why = _chosen(solver, samples, equations)
-    if samples.layout != "station" and samples.grid is None:
+    if samples.layout not in ("station", "scattered") and samples.grid is None:
         raise DataError(
-            f"validation re-solves on a grid or at stations, but the data's layout is "
-            f"'{samples.layout}'; give gridded or station data"
+            f"validation re-solves on a grid, at stations or at scattered points, but the "
+            f"data's layout is '{samples.layout}'"
+        )
+    if samples.layout == "scattered" and (main, cross) != ("neural", None):
+        raise DataError(
+            "scattered data are re-solved by the neural core only (the classical solver needs "
+            "a grid; there is no cross-check); give --solver neural or auto",
+            parameter="solver",
         )
     opts = dict(solver_options or {})
-    run = _resolver(equations, samples, holdout, found, data, periodic, region)
+    if start_state == "auto":
+        start_state = AUTO_START.get(samples.layout, "spline")
+    run = _resolver(equations, samples, holdout, found, data, periodic, region, start_state)
     # the options are the named solver's, or the neural core's when auto or both chose it
     resolved = run(main, opts if main in (solver, "neural") else {})
     if cross is not None:
@@ -177,20 +204,33 @@ def _chosen(solver: str, samples: Samples, equations: Sequence[Equation]):
     return main, cross, why
 
 
-def _resolver(equations, samples, holdout, found, data, periodic, region):
+def _resolver(equations, samples, holdout, found, data, periodic, region, start_state):
     """A function of a solver's name and options that re-solves on the data's layout."""
 
     def run(name: str, options: dict[str, Any]) -> Resolved:
+        if samples.layout == "scattered":
+            return resolve_scattered(
+                equations, samples, holdout, solver=name, region=region,
+                data=_opened(data) if region.startswith("mask:") else None,
+                solver_options=options, start_state=start_state,
+            )  # fmt: skip
         if samples.layout == "station":
             return resolve_stations(
                 equations, samples, holdout, solver=name, held=found.holdout["stations"],
-                region=region, data=data, solver_options=options,
+                region=region, data=data, solver_options=options, start_state=start_state,
             )  # fmt: skip
         return resolve_grid(
             equations, samples, holdout, solver=name, periodic=periodic, solver_options=options
         )
 
     return run
+
+
+def _opened(data: str | Path | xr.Dataset) -> xr.Dataset:
+    """The data as a dataset (a mask variable is read from it)."""
+    from ..io import open_dataset
+
+    return data if isinstance(data, xr.Dataset) else open_dataset(data)
 
 
 def _scored(
@@ -204,6 +244,8 @@ def _scored(
     record = resolved.record
     models = {"equation": resolved.prediction, **resolved.cross}
     for name in chosen(baselines):
+        if samples.layout not in BASELINES[name].layouts:
+            continue
         forecast = BASELINES[name]().forecast(record)
         if forecast is not None:
             models[name] = forecast

@@ -7,7 +7,8 @@ it.  It forecasts the held-out window from a :class:`~discover.validate.record.R
 beside the equation.  The ``default`` ones run in every validation; the others when asked
 (``validate(..., baselines=["neural-scheme"])``, ``--baseline neural-scheme``).
 
-- ``persistence``: ``u(t) = u(t_start)``;
+- ``persistence``: ``u(t) = u(t_start)`` (scattered data: the start state's spline at each
+  held-out point's place);
 - ``trend``: at each point, the straight line through the last training snapshots (as many
   as the window has steps, at least two), extended over the window;
 - ``climatology``: for sub-daily records with at least two days before the window, at each
@@ -115,6 +116,7 @@ class Persistence(Baseline):
     name = "persistence"
     style = "--"
     default = True
+    layouts = ("grid", "station", "scattered")
 
     def forecast(self, record: Record) -> np.ndarray:
         data = record.window

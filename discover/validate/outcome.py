@@ -152,9 +152,12 @@ class Validation:
 
     def __str__(self) -> str:
         i = self.info
+        count = f"{i['n_held_out']} snapshots"
+        if "n_held_out_points" in i:  # scattered data
+            count = f"{i['n_held_out_points']} observations in {i['score_bins']} groups by time"
         head = (
             f"held out {i['holdout']}: t in [{i['t_start']:g}, {i['t_end']:g}] "
-            f"({i['n_held_out']} snapshots), re-solved from t = {i['t_start']:g} by the "
+            f"({count}), re-solved from t = {i['t_start']:g} by the "
             f"{i['solver']} solver ({i['solver_info'].get('method', i['solver'])}) "
             f"in {i['seconds']:.1f} s"
         )

@@ -20,7 +20,8 @@ __all__ = ["plot"]
 
 
 def plot(v: Validation, path: str | Path | None = None):
-    """The figure of ``v`` (grid or stations), saved to ``path`` (PNG) when given."""
+    """The figure of ``v`` (grid, stations or scattered points), saved to ``path`` (PNG)
+    when given."""
     import matplotlib
 
     if path is not None:
@@ -30,6 +31,10 @@ def plot(v: Validation, path: str | Path | None = None):
     if v.samples.layout == "station":
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
         _station_series(v, axes[0])
+        _station_leads(v, axes[1])
+    elif v.samples.layout == "scattered":
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+        _scattered_points(v, axes[0])
         _station_leads(v, axes[1])
     else:
         fig, axes = plt.subplots(2, 2, figsize=(11, 8), constrained_layout=True)
@@ -133,6 +138,20 @@ def _station_series(v: Validation, ax: Any) -> None:
     ax.set_ylabel(f"{name} [{unit}]" if unit else name)
     ax.set_title("stations: data (dots) and re-solved equation (lines)")
     ax.legend(fontsize=7)
+
+
+def _scattered_points(v: Validation, ax: Any) -> None:
+    """The re-solved equation against the held-out observations, coloured by time."""
+    s = v.samples
+    name = s.names.get(s.fields[0], s.fields[0])
+    data, sol = v.data[name].values, v.solution[name].values
+    dots = ax.scatter(data, sol, c=v.data["t"].values, s=6, cmap="viridis")
+    lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
+    ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+    ax.set_xlabel(f"held-out {name}")
+    ax.set_ylabel(f"re-solved {name}")
+    ax.set_title("held-out observations: re-solved against measured")
+    ax.figure.colorbar(dots, ax=ax, label="t")
 
 
 def _station_leads(v: Validation, ax: Any) -> None:

@@ -25,6 +25,7 @@ from ..solve.stations import (
     spatial_terms,
     station_datasets,
     station_table,
+    window_start,
 )
 from .outcome import HELD_OUT
 from .record import Record, Resolved
@@ -57,11 +58,14 @@ def resolve_stations(
     region: str = "hull",
     data: str | Path | xr.Dataset | None = None,
     solver_options: Mapping[str, Any] | None = None,
+    start_state: str = "spline",
 ) -> Resolved:
     """Re-solve at the stations from their state at the start of the held-out window: by
     the neural core on the stations' ``region`` (``data`` holds a mask variable), or by the
     classical solver (an ODE at each station, a PDE on a grid between them); the stations
-    ``held`` (positions) are scored apart."""
+    ``held`` (positions) are scored apart.  The neural start state (``start_state``) is
+    assimilated from the other stations' values before the start, or a spline of every
+    station's last few values (``"spline"``)."""
     if region.startswith("mask:") and isinstance(data, (str, Path)):
         data = open_dataset(data)
     parsed = [ParsedEquation(sp.Symbol(e.lhs), e.rhs_expr, e.field) for e in equations]
@@ -76,13 +80,16 @@ def resolve_stations(
             "choose another hold-out"
         )
     wt = times[start:]
-    first = max(0, start - HISTORY + 1)  # the start state may use these values, none later
+    # the start state may use these values, none later
+    horizon = float(times[-1] - times[start])
+    first = min(max(0, start - HISTORY + 1), window_start(times, start, horizon))
     t0 = time.perf_counter()
     pred, solver_info, how = solve_at_stations(
         equations, parsed, samples, pos, u0, wt, solver=solver, region=region,
         data=data if isinstance(data, xr.Dataset) else None,
         solver_options=dict(solver_options or {}),
         history=(times[first : start + 1], table[first : start + 1]),
+        start=start_state, seen=~is_held,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     info = {"solver": how, "solver_info": solver_info, "seconds": seconds, "periodic": []}
