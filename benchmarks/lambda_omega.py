@@ -44,6 +44,15 @@ def dataset(seed: int, noise: float, *, nx: int = 128, nt: int = 101):
     return ds, {f"{f}: {t}": c for f, terms in truth.items() for t, c in terms.items()}
 
 
+def _names(s: dict) -> str:
+    """Missed and extra terms, named when few."""
+    out = []
+    for key, sign in (("missed", "−"), ("extra", "+")):
+        terms = s[key]
+        out.append(", ".join(sign + t for t in terms) if len(terms) <= 3 else f"{sign}{len(terms)}")
+    return "; ".join(o for o in out if o) or "–"
+
+
 def _timed(fn):
     t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
@@ -78,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     nx, nt = args.grid
     print(f"λ–ω {nx} × {nx} × {nt}, σ = p·rms per field, find(n_bootstrap={args.bootstrap})")
-    print("\n| noise | draw | method | right terms | worst error | missed / extra | wall | CPU |")
+    print("\n| noise | draw | method | right | worst error | missed (−), extra (+) | wall | CPU |")
     print("|---|---|---|---|---|---|---|---|")
     for noise in args.noise:
         for seed in range(args.seed, args.seed + args.draws):
@@ -93,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             for method, (s, wall, cpu) in res.items():
                 print(
                     f"| {noise:.0%} | {seed} | {method} | {'yes' if s['right'] else 'no'} | "
-                    f"{100 * s['max_error']:.2f}% | {len(s['missed'])} / {len(s['extra'])} | "
+                    f"{100 * s['max_error']:.2f}% | {_names(s)} | "
                     f"{wall:.0f} s | {cpu:.0f} s |",
                     flush=True,
                 )
