@@ -1,6 +1,7 @@
 """``python -m benchmarks``: see :mod:`benchmarks.run`; ``python -m benchmarks neural-solver``:
 see :mod:`benchmarks.neural_solver`; ``python -m benchmarks coverage``: see
-:mod:`benchmarks.coverage`; ``python -m benchmarks speed``: see :mod:`benchmarks.speed`."""
+:mod:`benchmarks.coverage`; ``python -m benchmarks speed``: see :mod:`benchmarks.speed`;
+``python -m benchmarks lambda-omega``: see :mod:`benchmarks.lambda_omega`."""
 
 import sys
 
@@ -17,6 +18,10 @@ if __name__ == "__main__":
         from .speed import main as speed
 
         sys.exit(speed(sys.argv[2:]))
+    if sys.argv[1:2] == ["lambda-omega"]:
+        from .lambda_omega import main as lambda_omega
+
+        sys.exit(lambda_omega(sys.argv[2:]))
     from .run import main
 
     sys.exit(main())

@@ -31,6 +31,7 @@ from ..weakgrid import (
     MOLLIFIER,
     QUERY,
     SCALES,
+    Mollified,
     _axes,
     _bump,
     _correlate,
@@ -195,19 +196,8 @@ def _missing(nan, mh, derivs, first, last) -> np.ndarray:
     return missing.astype(float)
 
 
-def _deriv(data, mh, spec):
-    cache: dict = {}
-
-    def deriv(fld, orders):
-        if (fld, orders) not in cache:
-            ks = [
-                _bump(m, spec.p, o, h) / _bump(m, spec.p, 0, h).sum()
-                for m, o, h in zip(mh, orders, spec.h)
-            ]
-            cache[(fld, orders)] = _correlate(data[fld], ks, mode="same")
-        return cache[(fld, orders)]
-
-    return deriv
+def _deriv(data, mh, spec) -> Mollified:
+    return Mollified(data, mh, spec.p, spec.h)
 
 
 def _integral(values, beta, half, spec, at) -> np.ndarray:
