@@ -715,6 +715,10 @@ def invert(
     coupling: Annotated[
         str, typer.Option(help="joint (solution and coefficient together) or fixed.")
     ] = "joint",
+    form: Annotated[
+        str,
+        typer.Option(help="strong (pointwise PDE residual) or weak (tested against bumps)."),
+    ] = "strong",
     seed: Annotated[int, typer.Option(help="Seed of the first ensemble member.")] = 0,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
@@ -744,6 +748,7 @@ def invert(
         steps=steps,
         lbfgs_steps=lbfgs_steps,
         coupling=coupling,
+        form=form,
     )
     for u in result.spec.unknowns:
         fld = result.fields[u.name]
