@@ -717,8 +717,11 @@ def invert(
     ] = "joint",
     form: Annotated[
         str,
-        typer.Option(help="strong (pointwise PDE residual) or weak (tested against bumps)."),
-    ] = "strong",
+        typer.Option(
+            help="strong (pointwise PDE residual), weak (tested against bumps) or auto "
+            "(weak in 2-D and 3-D where the equation and the grid allow it)."
+        ),
+    ] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the first ensemble member.")] = 0,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,

@@ -47,6 +47,13 @@ class Structure:
 def divergence_structure(spec) -> Structure:
     """Find ``k``, ``a``, ``u`` and ``rest`` with ``residual = k·div(a grad u) + rest``, where
     ``rest`` holds no second derivative of a solution field and no derivative of an unknown.
+
+    >>> from discover.datasets.inverse import poisson_inverse
+    >>> from discover.invert import parse_problem
+    >>> ds = poisson_inverse(dim=2, n=11, seed=0)
+    >>> st = divergence_structure(parse_problem("-div(a*grad(u)) = f", ds, ["a(x, y)"]))
+    >>> st.k, st.unknown, st.field, st.rest
+    (-1.0, 'a', 'u', -_f_f_0_0)
     """
     coords, spatial = spec.coords, spec.spatial
     for unk in (u for u in spec.unknowns if u.positive):
@@ -163,7 +170,7 @@ def _interpolate(src: np.ndarray, vals: np.ndarray, at: np.ndarray) -> np.ndarra
 
 
 # ----------------------------------------------------------------------------- test functions
-def test_functions(lat: Lattice, *, radius: float, spacing: float, min_cells: float = 8.0):
+def place_bumps(lat: Lattice, *, radius: float, spacing: float, min_cells: float = 8.0):
     """Centres and half-widths of the bumps whose boxes lie inside the region: half-width
     ``radius`` of each coordinate's span (at least ``min_cells`` lattice steps), centres
     ``spacing`` half-widths apart."""
@@ -252,7 +259,7 @@ def weak_system(model, data, *, radius: float, spacing: float) -> WeakSystem:
     lat = lattice(spec, data)
     pts = lat.points()
     w = lat.weights()
-    centres, r = test_functions(lat, radius=radius, spacing=spacing)
+    centres, r = place_bumps(lat, radius=radius, spacing=spacing)
     phi, grads, seconds = _bump(pts, centres, r)
     x = torch.as_tensor(pts)
     unk = next(v for v in spec.unknowns if v.name == st.unknown)
