@@ -1,7 +1,8 @@
 """``python -m benchmarks``: see :mod:`benchmarks.run`; ``python -m benchmarks neural-solver``:
 see :mod:`benchmarks.neural_solver`; ``python -m benchmarks coverage``: see
 :mod:`benchmarks.coverage`; ``python -m benchmarks speed``: see :mod:`benchmarks.speed`;
-``python -m benchmarks lambda-omega``: see :mod:`benchmarks.lambda_omega`."""
+``python -m benchmarks lambda-omega``: see :mod:`benchmarks.lambda_omega`; ``python -m
+benchmarks invert``: see :mod:`benchmarks.invert`."""
 
 import sys
 
@@ -14,6 +15,10 @@ if __name__ == "__main__":
         from .coverage import main as coverage
 
         sys.exit(coverage(sys.argv[2:]))
+    if sys.argv[1:2] == ["invert"]:
+        from .invert import main as invert
+
+        sys.exit(invert(sys.argv[2:]))
     if sys.argv[1:2] == ["speed"]:
         from .speed import main as speed
 

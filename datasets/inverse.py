@@ -24,7 +24,7 @@ import xarray as xr
 
 from discover.solve.problem import Box, Disk, Polygon
 
-__all__ = ["DOMAINS", "make_domain", "poisson_inverse", "random_coefficient"]
+__all__ = ["DOMAINS", "coefficient_error", "make_domain", "poisson_inverse", "random_coefficient"]
 
 _NAMES = ("x", "y", "z")
 #: the domains, each inside the unit square or cube
@@ -159,9 +159,44 @@ def poisson_inverse(
         true_a=sp.sstr(a),
         true_u=sp.sstr(u),
         domain=repr(dom),
+        domain_kind=domain,
         noise=f"sigma = {noise} * std(u)",
         missing=float(missing),
         seed=int(seed),
     )
     ds["a"].attrs["long_name"] = "coefficient, given on the boundary only"
     return ds
+
+
+def coefficient_error(estimate: xr.DataArray, ds: xr.Dataset, *, margin: float = 0.1) -> float:
+    """Relative L2 error of an estimated coefficient ``estimate`` (on a grid of its
+    coordinates, NaN outside the region) against the truth of ``ds`` (made by
+    :func:`poisson_inverse`), over the grid points at least ``margin`` from the boundary.
+
+    >>> ds = poisson_inverse(dim=1, n=33, seed=1)
+    >>> from discover.parsing import parse_expr
+    >>> a = parse_expr(ds.attrs["true_a"], symbols=("x",))
+    >>> exact = xr.DataArray(sp.lambdify(sp.Symbol("x"), a)(ds.x.values), coords={"x": ds.x})
+    >>> coefficient_error(exact, ds)
+    0.0
+    """
+    from discover.parsing import parse_expr
+
+    names = tuple(str(d) for d in estimate.dims)
+    dim = len(names)
+    truth = sp.lambdify(
+        sp.symbols(names), parse_expr(ds.attrs["true_a"], symbols=_NAMES[:dim]), "numpy"
+    )
+    mesh = np.meshgrid(*[estimate[n].values for n in names], indexing="ij")
+    pts = np.stack([m.ravel() for m in mesh], axis=1)
+    dom = make_domain(ds.attrs.get("domain_kind", "box"), dim)
+    vals = estimate.values.ravel()
+    ok = np.isfinite(vals)
+    for j in range(dim):
+        for step in (-margin, margin):
+            moved = pts.copy()
+            moved[:, j] += step
+            ok &= dom.contains(moved)
+    est = vals[ok]
+    true = np.broadcast_to(truth(*pts[ok].T), est.shape)
+    return float(np.linalg.norm(est - true) / np.linalg.norm(true))

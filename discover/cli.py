@@ -725,6 +725,13 @@ def invert(
     coupling: Annotated[
         str, typer.Option(help="joint (solution and coefficient together) or fixed.")
     ] = "joint",
+    form: Annotated[
+        str,
+        typer.Option(
+            help="strong (pointwise PDE residual), weak (tested against bumps) or auto "
+            "(weak in 2-D and 3-D where the equation and the grid allow it)."
+        ),
+    ] = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the first ensemble member.")] = 0,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
@@ -754,6 +761,7 @@ def invert(
         steps=steps,
         lbfgs_steps=lbfgs_steps,
         coupling=coupling,
+        form=form,
     )
     for u in result.spec.unknowns:
         fld = result.fields[u.name]

@@ -562,9 +562,14 @@ class Settings:
     pde_weight: float = 10.0
     anchor_weight: float = 1.0
     coupling: str = "joint"
+    form: str = "auto"
+    test_radius: float = 0.1
+    test_spacing: float = 0.25
 
 
-def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tuple[_Model, dict]:
+def _member(
+    spec: ProblemSpec, prep: _Prepared, data: _Data, cfg: Settings, seed: int
+) -> tuple[_Model, dict]:
     """One member of the ensemble: the fields fitted to the data first, the coefficient
     networks started from the best constants, then both fitted to data and PDE together."""
     torch.manual_seed(seed)
@@ -594,15 +599,13 @@ def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tup
     model = _Model(spec, fields, {})
     const = _constants(model, prep)
     _start_coefficients(model, spec, prep, cfg, const)
-    rscale = _term_scale(model, prep)
+    pde, form = _pde_term(model, prep, data, cfg)
     if cfg.coupling == "fixed":
         for p in model.fields.parameters():
             p.requires_grad_(False)
 
     def total(m, xb, yb):
-        loss = _data_loss(m, xb, yb, prep.stats)
-        res = m.residual(prep.colloc, prep.given) / rscale
-        loss = loss + cfg.pde_weight * torch.mean(res**2)
+        loss = _data_loss(m, xb, yb, prep.stats) + cfg.pde_weight * pde(m)
         for name, (xa, va) in prep.anchors.items():
             err = (m.coefs[name](xa)[:, 0] - va) / m.coefs[name].scale
             loss = loss + cfg.anchor_weight * torch.mean(err**2)
@@ -621,16 +624,38 @@ def _member(spec: ProblemSpec, prep: _Prepared, cfg: Settings, seed: int) -> tup
         lr=3e-3,
     )
     with torch.no_grad():
-        res = model.residual(prep.colloc, prep.given)
         info = {
             "seed": seed,
             "constant_fit": const,
             "val_misfit": float(torch.sqrt(_data_loss(model, xv, yv, prep.stats))),
-            "pde_residual": float(torch.sqrt(torch.mean(res**2)) / rscale),
+            "form": form,
+            "pde_residual": float(torch.sqrt(pde(model))),
             "steps": result.steps,
             "seconds": result.seconds,
         }
     return model, info
+
+
+def _pde_term(model: _Model, prep: _Prepared, data: _Data, cfg: Settings):
+    """The mean squared PDE residual as a function of the model, and the form used:
+    pointwise at the collocation points (``"strong"``, scaled by the largest term) or tested
+    against bumps (``"weak"``, :mod:`discover.weakinvert`).  ``"auto"`` takes the weak form
+    in two or more space dimensions when the equation is in divergence form and the bumps
+    fit the data's lattice (measured better there; in 1-D worse), else the strong form."""
+    if cfg.form in ("weak", "auto"):
+        from .weakinvert import residuals, weak_system
+
+        try:
+            if cfg.form == "auto" and len(model.spec.spatial) < 2:
+                raise DataError("one space dimension: the strong form")
+            system = weak_system(model, data, radius=cfg.test_radius, spacing=cfg.test_spacing)
+        except DataError:
+            if cfg.form == "weak":
+                raise
+        else:
+            return (lambda m: torch.mean(residuals(system, m) ** 2)), "weak"
+    rscale = _term_scale(model, prep)
+    return (lambda m: torch.mean((m.residual(prep.colloc, prep.given) / rscale) ** 2)), "strong"
 
 
 def _field_networks(spec: ProblemSpec, prep: _Prepared, cfg: Settings) -> dict[str, Scaled]:
@@ -844,7 +869,11 @@ def invert(
         Points per dimension of the output grid for scattered data.
     **settings
         Fields of :class:`Settings` (network sizes, steps, weights, ``coupling``:
-        ``'joint'`` or ``'fixed'``).
+        ``'joint'`` or ``'fixed'``; ``form``: ``'auto'``, ``'strong'`` or ``'weak'``, the
+        PDE residual pointwise or tested against bumps, :mod:`discover.weakinvert`;
+        ``test_radius``, ``test_spacing``: the bumps' half-width as a fraction of each
+        coordinate's span, at least 8 lattice steps, and their centres' spacing in
+        half-widths).
 
     Examples
     --------
@@ -863,6 +892,8 @@ def invert(
     cfg = Settings(**settings)
     if cfg.coupling not in ("joint", "fixed"):
         raise DataError(f"coupling must be 'joint' or 'fixed', not '{cfg.coupling}'")
+    if cfg.form not in ("auto", "strong", "weak"):
+        raise DataError(f"form must be 'auto', 'strong' or 'weak', not '{cfg.form}'")
     if ensemble < 1:
         raise DataError(f"the ensemble needs at least one member, not {ensemble}")
     ds = _open(data)
@@ -876,7 +907,7 @@ def invert(
     with threads(num_threads):
         prep = _prepare(spec, layout, ds, n_colloc=cfg.n_colloc, rng=np.random.default_rng(seed))
         for k in range(ensemble):
-            model, info = _member(spec, prep, cfg, seed + k)
+            model, info = _member(spec, prep, layout, cfg, seed + k)
             models.append(model)
             members.append(info)
             logger.info("member %d: %s", k, info)
