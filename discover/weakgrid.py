@@ -584,7 +584,8 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
         def pair(pa, pb, ka, kb) -> float:
             if pa is None or pb is None:
                 return 0.0
-            return _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep)
+            return _pair_sum(pa, pb, ka, kb, data, sigma, library,
+                             lambda v, k: _correlate(v, k)[sel][keep])  # fmt: skip
 
         def ng(fld: str, idx: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
             """``(N_XX, N_Xy)`` of the columns ``idx`` for field ``fld``."""
@@ -653,16 +654,13 @@ def _pair_cov(a: tuple, b: tuple, data, sigma, fields) -> np.ndarray:
     return out
 
 
-def _pair_sum(pa, pb, ka, kb, data, sigma, library, sel, keep, *, integrate=None) -> float:
-    """``Σ_rows Σ_z K_a K_b Cov(g_a, g_b)`` for two polynomial columns (``integrate(v,
-    kernels)``: the test-function integrals at the kept rows, if not the whole grid's)."""
+def _pair_sum(pa, pb, ka, kb, data, sigma, library, integrate) -> float:
+    """``Σ_rows Σ_z K_a K_b Cov(g_a, g_b)`` for two polynomial columns; ``integrate(v,
+    kernels)`` gives the test-function integrals of ``v`` at the kept rows."""
     cov = np.zeros(next(iter(data.values())).shape)
     for ea, ca in pa.items():
         for eb, cb in pb.items():
             cov = cov + ca * cb * _pair_cov(ea, eb, data, sigma, library.fields)
     if not np.any(cov):
         return 0.0
-    prod_kern = [x * y for x, y in zip(ka, kb)]
-    if integrate is not None:
-        return float(np.sum(integrate(cov, prod_kern)))
-    return float(np.sum(_correlate(cov, prod_kern)[sel][keep]))
+    return float(np.sum(integrate(cov, [x * y for x, y in zip(ka, kb)])))

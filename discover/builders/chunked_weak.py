@@ -35,7 +35,6 @@ from ..weakgrid import (
     _axes,
     _bump,
     _correlate,
-    _has_derivative,
     _noise_sigma,
     _values,
     box_half_widths,
@@ -60,11 +59,11 @@ class WeakSpec:
         self.parts = [weak_parts(t) for t in library.terms]
         self.p = max([max(b) for _, b in self.parts] + [1]) + BUMP_EXTRA
         self.sigma = sigma
-        self.derivs = any(_has_derivative(g, library) for g, _ in self.parts)
         #: the data's mollified derivatives a chunk keeps (one slab-sized array each)
         self.n_derivs = len({s for g, _ in self.parts for s in g.free_symbols
                              if (d := parse_symbol(s.name, library.fields, library.coords))
                              and d.total_order})  # fmt: skip
+        self.derivs = self.n_derivs > 0
         shape = [a.size for a in self.axes]
         self.sizes = []
         for scale in SCALES:
@@ -103,7 +102,7 @@ def weak_chunk(values: dict, start: int, core: tuple[int, int], spec: WeakSpec):
     for k, (_, half, stride, mh, _, _, layout) in enumerate(spec.sizes):
         data, sel, keep, index = _slab_selection(values, start, core, spec, k)
         at = (sel[0], stride[1:], keep)
-        deriv = _deriv(data, mh, spec)
+        deriv = Mollified(data, mh, spec.p, spec.h)
         cols = []
         for g, beta in spec.parts:
             v = _values(g, spec.library, data, deriv, spec.sigma, mesh)
@@ -164,8 +163,7 @@ def weak_gram_chunk(values, start, core, spec: WeakSpec, *, fld: str, idx: list[
     def pair(pa, pb, ka, kb) -> float:
         if pa is None or pb is None:
             return 0.0
-        return _pair_sum(pa, pb, ka, kb, data, spec.sigma, spec.library, sel, keep,
-                         integrate=integrate)  # fmt: skip
+        return _pair_sum(pa, pb, ka, kb, data, spec.sigma, spec.library, integrate)
 
     nxx = np.array([[signs[i] * signs[j] * pair(polys[i], polys[j], kern[i], kern[j])
                      for j in idx] for i in idx])  # fmt: skip
@@ -194,10 +192,6 @@ def _missing(nan, mh, derivs, first, last) -> np.ndarray:
                 edge[d] = sl
                 missing[tuple(edge)] = True
     return missing.astype(float)
-
-
-def _deriv(data, mh, spec) -> Mollified:
-    return Mollified(data, mh, spec.p, spec.h)
 
 
 def _integral(values, beta, half, spec, at) -> np.ndarray:
