@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1000, help="seed of the first draw")
     parser.add_argument("--coupling", default="joint", help="joint or fixed")
-    parser.add_argument("--form", default="weak", help="weak or strong")
+    parser.add_argument("--form", default="auto", help="auto, weak, strong or solve")
+    parser.add_argument(
+        "--smoothing", type=float, default=None, help="curvature prior (default: none)"
+    )
     parser.add_argument("--ensemble", type=int, default=1)
     parser.add_argument("--steps", type=int, default=None, help="Adam steps (default: invert's)")
     parser.add_argument("--lbfgs-steps", type=int, default=None)
@@ -102,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         parser.error(f"unknown cell '{bad[0]}'; valid cells: {', '.join(CELLS)}")
     settings: dict = {"coupling": ns.coupling, "form": ns.form, "ensemble": ns.ensemble}
+    if ns.smoothing is not None:
+        settings["smoothing"] = ns.smoothing
     if ns.steps is not None:
         settings["steps"] = ns.steps
     if ns.lbfgs_steps is not None:

@@ -728,10 +728,18 @@ def invert(
     form: Annotated[
         str,
         typer.Option(
-            help="strong (pointwise PDE residual), weak (tested against bumps) or auto "
-            "(weak in 2-D and 3-D where the equation and the grid allow it)."
+            help="strong (pointwise PDE residual), weak (tested against bumps), solve (a "
+            "finite-difference forward solve inside the loss: steady 1-D linear equations) or "
+            "auto (weak in 2-D and 3-D where the equation and the grid allow it, else "
+            "strong)."
         ),
     ] = "auto",
+    smoothing: Annotated[
+        float,
+        typer.Option(
+            help="Weight of a curvature prior on each unknown's logarithm (0: none).", min=0.0
+        ),
+    ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the first ensemble member.")] = 0,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log progress.")] = False,
@@ -762,6 +770,7 @@ def invert(
         lbfgs_steps=lbfgs_steps,
         coupling=coupling,
         form=form,
+        smoothing=smoothing,
     )
     for u in result.spec.unknowns:
         fld = result.fields[u.name]

@@ -57,6 +57,8 @@ __all__ = ["Inversion", "Unknown", "invert", "parse_problem", "parse_unknown"]
 logger = logging.getLogger(__name__)
 
 _TIME_NAMES = ("t", "time")
+#: how the solution is tied to the equation (see ``_pde_term``)
+FORMS = ("auto", "strong", "weak", "solve")
 _SOFT_ONE = math.log(math.e - 1)  # softplus(_SOFT_ONE) = 1
 _IDENT = r"[A-Za-z][A-Za-z0-9_]*"
 
@@ -565,6 +567,8 @@ class Settings:
     form: str = "auto"
     test_radius: float = 0.1
     test_spacing: float = 0.25
+    solve_points: int = 201
+    smoothing: float = 0.0
 
 
 def _member(
@@ -600,12 +604,16 @@ def _member(
     const = _constants(model, prep)
     _start_coefficients(model, spec, prep, cfg, const)
     pde, form = _pde_term(model, prep, data, cfg)
+    if form == "solve":  # the solution is now the forward solve for the coefficients
+        model.fields.update(_forward_fields(model, data, cfg))
     if cfg.coupling == "fixed":
         for p in model.fields.parameters():
             p.requires_grad_(False)
 
     def total(m, xb, yb):
         loss = _data_loss(m, xb, yb, prep.stats) + cfg.pde_weight * pde(m)
+        if cfg.smoothing:
+            loss = loss + cfg.smoothing * _roughness(m, prep)
         for name, (xa, va) in prep.anchors.items():
             err = (m.coefs[name](xa)[:, 0] - va) / m.coefs[name].scale
             loss = loss + cfg.anchor_weight * torch.mean(err**2)
@@ -637,11 +645,16 @@ def _member(
 
 
 def _pde_term(model: _Model, prep: _Prepared, data: _Data, cfg: Settings):
-    """The mean squared PDE residual as a function of the model, and the form used:
-    pointwise at the collocation points (``"strong"``, scaled by the largest term) or tested
-    against bumps (``"weak"``, :mod:`discover.weakinvert`).  ``"auto"`` takes the weak form
-    in two or more space dimensions when the equation is in divergence form and the bumps
-    fit the data's lattice (measured better there; in 1-D worse), else the strong form."""
+    """How the solution is tied to the equation: the mean squared PDE residual as a function
+    of the model, and the form's name.  ``"strong"``: pointwise at the collocation points,
+    scaled by the largest term; ``"weak"``: tested against bumps (:mod:`discover.weakinvert`);
+    ``"solve"``: no residual at all, the solution *is* the forward solve of a steady 1-D linear
+    equation (:mod:`discover.solveinvert`).  ``"auto"`` takes the weak form in two or more
+    space dimensions when the equation is in divergence form and the bumps fit the data's
+    lattice, else the strong form (each measured best where it is taken; the forward solve
+    measured no better than the strong form in 1-D: README, inverse problems)."""
+    if cfg.form == "solve":  # eligible: checked by invert() before any fit
+        return (lambda m: prep.x.new_zeros(())), "solve"
     if cfg.form in ("weak", "auto"):
         from .weakinvert import residuals, weak_system
 
@@ -656,6 +669,38 @@ def _pde_term(model: _Model, prep: _Prepared, data: _Data, cfg: Settings):
             return (lambda m: torch.mean(residuals(system, m) ** 2)), "weak"
     rscale = _term_scale(model, prep)
     return (lambda m: torch.mean((m.residual(prep.colloc, prep.given) / rscale) ** 2)), "strong"
+
+
+def _roughness(model: _Model, prep: _Prepared) -> torch.Tensor:
+    """Mean squared second derivative of each unknown's logarithm (of its value over its
+    scale, either sign) in coordinates scaled to the data's span, at the collocation points."""
+    total = prep.colloc.new_zeros(())
+    for u in model.spec.unknowns:
+        cols = model.cols[u.name]
+        span = torch.as_tensor(prep.upper[cols] - prep.lower[cols])
+        x = prep.colloc[:, cols].detach().requires_grad_(True)
+        net = model.coefs[u.name]
+        idx = [tuple(int(i == j) for i in range(len(cols))) for j in range(len(cols))]
+        two = [tuple(2 * int(i == j) for i in range(len(cols))) for j in range(len(cols))]
+        d = derivative_tensors(net, x, [(0,) * len(cols), *idx, *two])
+        a = d[(0,) * len(cols)][:, 0]
+        a = a if u.positive else a / net.scale
+        for j, (i1, i2) in enumerate(zip(idx, two)):
+            g = d[i1][:, 0] / a if u.positive else d[i1][:, 0] / net.scale
+            h = d[i2][:, 0] / a - g**2 if u.positive else d[i2][:, 0] / net.scale
+            total = total + torch.mean((h * span[j] ** 2) ** 2)
+    return total
+
+
+def _forward_fields(model: _Model, data: _Data, cfg: Settings) -> dict[str, nn.Module]:
+    """The solution field as the forward solve, its end values started from the first fit."""
+    from .solveinvert import ForwardSolve
+
+    (f,) = model.spec.solution
+    lo, hi = float(np.min(data.points)), float(np.max(data.points))
+    with torch.no_grad():
+        ends = model.fields[f](torch.tensor([[lo], [hi]], dtype=torch.float64))[:, 0].tolist()
+    return {f: ForwardSolve(model.spec, model.coefs, data, ends=ends, points=cfg.solve_points)}
 
 
 def _field_networks(spec: ProblemSpec, prep: _Prepared, cfg: Settings) -> dict[str, Scaled]:
@@ -869,8 +914,12 @@ def invert(
         Points per dimension of the output grid for scattered data.
     **settings
         Fields of :class:`Settings` (network sizes, steps, weights, ``coupling``:
-        ``'joint'`` or ``'fixed'``; ``form``: ``'auto'``, ``'strong'`` or ``'weak'``, the
-        PDE residual pointwise or tested against bumps, :mod:`discover.weakinvert`;
+        ``'joint'`` or ``'fixed'``; ``form``: ``'auto'``, ``'strong'``, ``'weak'`` or
+        ``'solve'``, the PDE residual pointwise, tested against bumps
+        (:mod:`discover.weakinvert`) or replaced by a forward solve (steady 1-D linear
+        equations, :mod:`discover.solveinvert`); ``smoothing``: the weight of a curvature
+        prior on each unknown's logarithm, in coordinates scaled to the data's span (0: none,
+        the default; README, inverse problems, gives what it did in 1-D);
         ``test_radius``, ``test_spacing``: the bumps' half-width as a fraction of each
         coordinate's span, at least 8 lattice steps, and their centres' spacing in
         half-widths).
@@ -892,12 +941,20 @@ def invert(
     cfg = Settings(**settings)
     if cfg.coupling not in ("joint", "fixed"):
         raise DataError(f"coupling must be 'joint' or 'fixed', not '{cfg.coupling}'")
-    if cfg.form not in ("auto", "strong", "weak"):
-        raise DataError(f"form must be 'auto', 'strong' or 'weak', not '{cfg.form}'")
+    if cfg.form not in FORMS:
+        raise DataError(f"form must be one of {', '.join(FORMS)}, not '{cfg.form}'")
     if ensemble < 1:
         raise DataError(f"the ensemble needs at least one member, not {ensemble}")
     ds = _open(data)
     spec = parse_problem(equation, ds, unknowns, positive=positive)
+    if cfg.form == "solve":
+        from .solveinvert import eligible
+
+        if not eligible(spec):
+            raise DataError(
+                f"form='solve' needs a steady 1-D equation of second order, linear in its field; "
+                f"'{spec.text}' is not; use form='strong' or 'weak'"
+            )
     names = [*spec.solution, *spec.given]
     layout = _layout(ds, names)
     t0 = time.perf_counter()

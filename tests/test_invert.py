@@ -120,8 +120,74 @@ def test_weak_form_needs_divergence_structure():
     ds = poisson_inverse(dim=1, n=41, seed=0)
     with pytest.raises(DataError, match="coupling 'weak' needs an equation of the form"):
         invert("-a*laplace(u) = f", ds, ["a(x)"], ensemble=1, steps=5, lbfgs_steps=0, form="weak")
-    with pytest.raises(DataError, match="form must be 'auto', 'strong' or 'weak'"):
+    with pytest.raises(DataError, match="form must be one of auto, strong, weak, solve"):
         invert(EQ, ds, ["a(x)"], ensemble=1, steps=5, lbfgs_steps=0, form="mild")
+
+
+def test_forward_solve_of_the_truth_is_the_true_solution():
+    """With the true coefficient and the true end values, the finite-difference solve on 201
+    nodes is the manufactured solution to 1e-3 of its spread (f is read linearly between the
+    data's 101 points; the noise of the benchmark is 5e-2), for several draws, and its
+    gradient reaches the coefficient network's weights."""
+    from discover.solveinvert import ForwardSolve
+
+    for seed in range(4):
+        ds = poisson_inverse(dim=1, n=101, seed=seed, noise=0, missing=0)
+        spec = parse_problem(EQ, ds, ["a(x)"])
+        data = _layout(ds, ["u", "f"])
+        true_u = _Exact(ds.attrs["true_u"], ("x",))
+        coefs = torch.nn.ModuleDict({"a": _Exact(ds.attrs["true_a"], ("x",))})
+        x = torch.as_tensor(data.points)
+        ends = true_u(torch.tensor([[0.0], [1.0]], dtype=torch.float64))[:, 0].tolist()
+        solved = ForwardSolve(spec, coefs, data, ends=ends)(x)[:, 0]
+        err = float((solved - true_u(x)[:, 0]).abs().max().detach() / true_u(x).std())
+        assert err < 1e-3, (seed, err)
+    ds = poisson_inverse(dim=1, n=41, seed=0)
+    spec = parse_problem(EQ, ds, ["a(x)"])
+    model = _Model(spec, {}, {"a": _coefficient()})
+    solve = ForwardSolve(spec, model.coefs, _layout(ds, ["u", "f"]), ends=(0.0, 1.0))
+    solve(torch.as_tensor(_layout(ds, ["u"]).points)).sum().backward()
+    assert all(p.grad is not None for p in model.coefs.parameters())
+
+
+def _coefficient():
+    from discover.invert import Coefficient
+
+    return Coefficient(np.zeros(1), np.ones(1), positive=True, scale=1.0)
+
+
+def test_forward_solve_needs_a_steady_1d_linear_equation():
+    ds = poisson_inverse(dim=1, n=41, seed=0)
+    with pytest.raises(DataError, match="form='solve' needs a steady 1-D equation"):
+        invert("-div(a*grad(u)) + u**3 = f", ds, ["a(x)"], ensemble=1, steps=5, form="solve")
+    poly = poisson_inverse(dim=2, n=11, seed=0)
+    with pytest.raises(DataError, match="form='solve' needs a steady 1-D equation"):
+        invert(EQ, poly, ["a(x, y)"], ensemble=1, steps=5, lbfgs_steps=0, form="solve")
+
+
+def test_forward_solve_fits_and_the_curvature_prior_measures_roughness():
+    """form='solve' runs end to end (its misfit is the solve's) with the curvature prior on;
+    the prior is zero for a constant coefficient and large for a wiggly one."""
+    from discover.invert import _prepare, _roughness
+
+    ds = poisson_inverse(dim=1, n=41, seed=2)
+    inv = invert(
+        EQ, ds, ["a(x)"], ensemble=1, steps=30, lbfgs_steps=5, form="solve", smoothing=1e-5
+    )
+    assert inv.members[0]["form"] == "solve" and inv.settings["smoothing"] == 1e-5
+    assert np.isfinite(inv.misfit["u"]["rms"]) and bool((inv.fields["a"] > 0).all())
+    spec = parse_problem(EQ, ds, ["a(x)"])
+    prep = _prepare(spec, _layout(ds, ["u", "f"]), ds, n_colloc=50, rng=np.random.default_rng(0))
+    model = _Model(spec, {}, {"a": _coefficient()})
+    with torch.no_grad():
+        for p in model.coefs.parameters():
+            p.zero_()
+    assert float(_roughness(model, prep)) < 1e-20
+    torch.manual_seed(0)
+    model = _Model(spec, {}, {"a": _coefficient()})
+    with torch.no_grad():
+        model.coefs["a"].net.net.last.weight.mul_(50.0)
+    assert float(_roughness(model, prep)) > 1e-3
 
 
 def test_cli_invert_writes_netcdf_json_and_plot(tmp_path):
