@@ -169,29 +169,37 @@ def test_cli_validate_at_stations_takes_the_neural_core_and_names_it(tmp_path):
     assert line.startswith("error: region") and "is not a file" in line
 
 
-def test_the_assimilated_start_uses_no_held_out_value():
-    """``start_state="assimilate"``: neither the held-out stations' values (at any time)
-    nor any value after the start changes the forecast."""
+def test_the_assimilated_start_uses_no_value_after_the_start():
+    """``start_state="auto"`` at stations assimilates every station's values up to the start,
+    the held-out stations' included (they are held out of the discovery, not of the start
+    state); no value after the start changes the forecast."""
     ds = lshape_stations(n_stations=30, nt=21, seed=int(np.random.default_rng().integers(50)))
     res = _true_result(ds, "last:20%,stations:6")
     tiny = {"adam_steps": 20, "lbfgs_steps": 10, "n_points": 128}
-    a = validate(res, ds, solver="neural", solver_options=tiny, start_state="assimilate")
+    a = validate(res, ds, solver="neural", solver_options=tiny)
     assert a.info["solver_info"]["start_state"].startswith("assimilated: the PDE fitted to")
+    assert a.info["start"] == "assimilated (auto)"
+    assert "; start state: assimilated (auto)" in str(a).splitlines()[0]
     pos = np.column_stack([ds["x"].values, ds["y"].values])
     held = at_positions(pos, np.array(res["settings"]["holdout_stations"]))  # data's order
     assert held.sum() == 6
     late = ds["t"].values > a.info["t_start"]
-    changed = ds.copy(deep=True)
-    noise = np.random.default_rng(1).normal(0, 5.0, changed["u"].shape)
-    changed["u"].values[:, held] += noise[:, held]
-    changed["u"].values[late] += noise[late]
-    b = validate(res, changed, solver="neural", solver_options=tiny, start_state="assimilate")
+    noise = np.random.default_rng(1).normal(0, 5.0, ds["u"].shape)
+    future = ds.copy(deep=True)
+    future["u"].values[late] += noise[late]  # every station, held-out ones too
+    b = validate(res, future, solver="neural", solver_options=tiny)
     assert np.array_equal(a.solution["u"].values, b.solution["u"].values)
     assert a.rmse["equation"] != b.rmse["equation"]
-    # the spline start takes every station's value at the start: held-out ones count
-    c = validate(res, changed, solver="neural", solver_options=tiny)
-    d = validate(res, ds, solver="neural", solver_options=tiny)
-    assert not np.array_equal(c.solution["u"].values, d.solution["u"].values)
+    # the held-out stations' values up to the start do enter
+    past = ds.copy(deep=True)
+    past["u"].values[np.ix_(~late, held)] += noise[np.ix_(~late, held)]
+    c = validate(res, past, solver="neural", solver_options=tiny)
+    assert not np.array_equal(c.solution["u"].values, a.solution["u"].values)
+    # so does every station's value at the start in the spline start
+    d = validate(res, past, solver="neural", solver_options=tiny, start_state="spline")
+    e = validate(res, ds, solver="neural", solver_options=tiny, start_state="spline")
+    assert d.info["start"] == "spline (given)"
+    assert not np.array_equal(d.solution["u"].values, e.solution["u"].values)
 
 
 # ----------------------------------------------------------------------------- done-when (a)

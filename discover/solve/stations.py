@@ -53,10 +53,10 @@ HISTORY = 5
 STATION_SOLVERS = ("neural", "classical")
 #: the neural solver's start states: a spline of the last values, or assimilated over a
 #: window before the start (:class:`~discover.solve.assimilate.AssimilatedState`); ``auto``
-#: takes the spline at stations and the assimilation for scattered data (:data:`AUTO_START`)
+#: takes the assimilation at stations and for scattered data (:data:`AUTO_START`)
 START_STATES = ("auto", "spline", "assimilate")
 #: what ``start_state="auto"`` takes for each layout (measured: README, validation)
-AUTO_START = {"station": "spline", "scattered": "assimilate"}
+AUTO_START = {"station": "assimilate", "scattered": "assimilate"}
 #: the assimilation window's length, in units of the forecast's span
 SPAN = 1.0
 #: at most this many observation times of station data in the assimilation window
@@ -207,9 +207,10 @@ def _solve_pde_neural(
     seen: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:  # fmt: skip
     """The neural core on the stations' region: the start state (the lift ``G``, exact,
-    walls held at it) is assimilated from the seen stations' values before the start, or is
-    each field's smoothing spline of the stations' last values; the equation is solved over
-    the region, and the solution is read at every station."""
+    walls held at it) is assimilated from the stations' values up to the start (those
+    ``seen``, default all), or is each field's smoothing spline of the stations' last
+    values; the equation is solved over the region, and the solution is read at every
+    station."""
     space = list(samples.space)
     dom, how = station_region(pos, space, region=region, data=data, units=samples.units)
     if start == "assimilate":
