@@ -91,9 +91,10 @@ def resolve_scattered(
             steps=steps, **kw,
         )  # fmt: skip
         initial: dict[str, Any] = {f: state.field(f) for f in samples.fields}
-        start_how = state.how_
+        start_how, walls = state.how_, state.walls_
     elif start_state == "spline":
         initial = spline
+        walls = "the walls hold it"
         start_how = "; ".join(f"{f}: {s.how_} (leave-one-out {s.loo_rmse_:.3g})"
                               for f, s in spline.items())  # fmt: skip
     else:
@@ -123,7 +124,7 @@ def resolve_scattered(
             **sol.info,
             "method": "neural (u = G + D·N) on the points' region, read at every held-out point",
             "region": how,
-            "start_state": start_how + "; the walls hold it",
+            "start_state": start_how + "; " + walls,
             "seconds": sol.seconds,
         },
         "seconds": seconds,
