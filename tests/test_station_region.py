@@ -211,8 +211,8 @@ def test_neural_station_validation_on_an_l_shape_nears_the_error_floor(seed, tmp
     held out; the true equation re-solved from the data's state (the default: assimilated
     over a window up to the start from every station).  The floor is the exact solution's
     RMSE against the held-out data (≈ σ).  Measured (README): 1.14, 1.18, 1.14 × the floor
-    on seeds 0–2 (all 10 seeds 1.08–1.27; unseen stations 1.02–1.21 on seeds 0–2), 0.68–0.89
-    × the classical cross-check."""
+    on seeds 0–2 (seeds 0–9: 1.04–1.28, median 1.15; unseen stations 1.02–1.21 on seeds 0–2),
+    0.68–0.89 × the classical cross-check."""
     ds = lshape_stations(n_stations=60, noise=0.05, seed=seed)
     outline = tmp_path / "l.csv"
     outline.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in L_SHAPE))

@@ -5,8 +5,8 @@ hold-out, read at every held-out point.
 The hold-out ``last:P%`` holds out the latest observations in time (as ``find`` does); the
 solve starts at ``t0``, the last observation time before them.  The start state is
 assimilated from the observations in a window before ``t0`` (:mod:`~discover.solve.
-assimilate`; ``start_state="assimilate"``, the default: 1.13–1.35 × the error floor on
-three draws against the spline's 1.24–1.81) or is a space–time smoothing spline of the latest
+assimilate`; ``start_state="assimilate"``, the default: 1.07–1.29 × the error floor on
+three draws against the spline's 1.24–1.70) or is a space–time smoothing spline of the latest
 of them read at ``t0`` (``"spline"``; :meth:`~discover.solve.spline.StartState.of_points`).
 Persistence is that spline held still: the forecast at a held-out point is the spline's
 value at its place.  Held-out points outside the region are not scored.
