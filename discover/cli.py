@@ -494,8 +494,7 @@ def validate(
         typer.Option(
             help="Stations, scattered data: the neural core's start state: spline (of the "
             "latest values up to the start), assimilate (the equation fitted to a window "
-            "of values before the start) or auto (spline at stations, assimilate for "
-            "scattered data)."
+            "of values up to the start) or auto (assimilate)."
         ),
     ] = "auto",
     holdout: Annotated[

@@ -169,29 +169,37 @@ def test_cli_validate_at_stations_takes_the_neural_core_and_names_it(tmp_path):
     assert line.startswith("error: region") and "is not a file" in line
 
 
-def test_the_assimilated_start_uses_no_held_out_value():
-    """``start_state="assimilate"``: neither the held-out stations' values (at any time)
-    nor any value after the start changes the forecast."""
+def test_the_assimilated_start_uses_no_value_after_the_start():
+    """``start_state="auto"`` at stations assimilates every station's values up to the start,
+    the held-out stations' included (they are held out of the discovery, not of the start
+    state); no value after the start changes the forecast."""
     ds = lshape_stations(n_stations=30, nt=21, seed=int(np.random.default_rng().integers(50)))
     res = _true_result(ds, "last:20%,stations:6")
     tiny = {"adam_steps": 20, "lbfgs_steps": 10, "n_points": 128}
-    a = validate(res, ds, solver="neural", solver_options=tiny, start_state="assimilate")
+    a = validate(res, ds, solver="neural", solver_options=tiny)
     assert a.info["solver_info"]["start_state"].startswith("assimilated: the PDE fitted to")
+    assert a.info["start"] == "assimilated (auto)"
+    assert "; start state: assimilated (auto)" in str(a).splitlines()[0]
     pos = np.column_stack([ds["x"].values, ds["y"].values])
     held = at_positions(pos, np.array(res["settings"]["holdout_stations"]))  # data's order
     assert held.sum() == 6
     late = ds["t"].values > a.info["t_start"]
-    changed = ds.copy(deep=True)
-    noise = np.random.default_rng(1).normal(0, 5.0, changed["u"].shape)
-    changed["u"].values[:, held] += noise[:, held]
-    changed["u"].values[late] += noise[late]
-    b = validate(res, changed, solver="neural", solver_options=tiny, start_state="assimilate")
+    noise = np.random.default_rng(1).normal(0, 5.0, ds["u"].shape)
+    future = ds.copy(deep=True)
+    future["u"].values[late] += noise[late]  # every station, held-out ones too
+    b = validate(res, future, solver="neural", solver_options=tiny)
     assert np.array_equal(a.solution["u"].values, b.solution["u"].values)
     assert a.rmse["equation"] != b.rmse["equation"]
-    # the spline start takes every station's value at the start: held-out ones count
-    c = validate(res, changed, solver="neural", solver_options=tiny)
-    d = validate(res, ds, solver="neural", solver_options=tiny)
-    assert not np.array_equal(c.solution["u"].values, d.solution["u"].values)
+    # the held-out stations' values up to the start do enter
+    past = ds.copy(deep=True)
+    past["u"].values[np.ix_(~late, held)] += noise[np.ix_(~late, held)]
+    c = validate(res, past, solver="neural", solver_options=tiny)
+    assert not np.array_equal(c.solution["u"].values, a.solution["u"].values)
+    # so does every station's value at the start in the spline start
+    d = validate(res, past, solver="neural", solver_options=tiny, start_state="spline")
+    e = validate(res, ds, solver="neural", solver_options=tiny, start_state="spline")
+    assert d.info["start"] == "spline (given)"
+    assert not np.array_equal(d.solution["u"].values, e.solution["u"].values)
 
 
 # ----------------------------------------------------------------------------- done-when (a)
@@ -200,45 +208,27 @@ def test_the_assimilated_start_uses_no_held_out_value():
 def test_neural_station_validation_on_an_l_shape_nears_the_error_floor(seed, tmp_path):
     """60 stations of a known 2-D advection–diffusion (velocity and diffusivity drawn from
     the seed) in an L-shaped region, noise σ = 0.05·std(u); 20% of the time and 10 stations
-    held out; the true equation re-solved from the data's state.  The floor is the exact
-    solution's RMSE against the held-out data (≈ σ)."""
+    held out; the true equation re-solved from the data's state (the default: assimilated
+    over a window up to the start from every station).  The floor is the exact solution's
+    RMSE against the held-out data (≈ σ).  Measured (README): 1.14, 1.18, 1.14 × the floor
+    on seeds 0–2 (seeds 0–9: 1.04–1.28, median 1.15; unseen stations 1.02–1.21 on seeds 0–2),
+    0.68–0.89 × the classical cross-check."""
     ds = lshape_stations(n_stations=60, noise=0.05, seed=seed)
     outline = tmp_path / "l.csv"
     outline.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in L_SHAPE))
     result = _true_result(ds, "last:20%,stations:10")
     cpu = time.process_time()
     v = validate(result, ds, solver="both", region=str(outline))
-    assert time.process_time() - cpu < 60  # CPU seconds, both solvers (one thread)
+    assert time.process_time() - cpu < 60  # CPU seconds, both solvers (one thread): 35–40
     assert v.info["solver"] == "neural"
     start = v.info["n_held_out"]
     exact, noisy = ds["u_exact"].values[-start:], ds["u"].values[-start:]
     floor = float(np.sqrt(np.mean((exact - noisy) ** 2)))
     neural, classical = v.rmse["equation"], v.rmse["equation (classical)"]
     assert neural <= 1.1 * classical  # as good as the classical cross-check or better
-    assert neural <= 1.6 * floor  # measured 1.2–1.4 × the floor over seeds 0–2
-    assert v.rmse["equation @ held-out stations"] <= 1.6 * floor
+    assert neural <= 1.35 * floor
+    assert v.rmse["equation @ held-out stations"] <= 1.35 * floor
     assert neural < 0.75 * v.rmse["persistence"]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_assimilated_start_on_the_l_shape(seed, tmp_path):
-    """``start_state="assimilate"`` on the L-shape check: the seen stations' values over a
-    window before the start, none of the held-out stations'.  Measured 1.22–1.28 × the
-    floor on seeds 1–3 (0: 2.35, a held-out station in a corner no seen one is near; 4:
-    1.25), each below the spline start from the same stations."""
-    ds = lshape_stations(n_stations=60, noise=0.05, seed=seed)
-    outline = tmp_path / "l.csv"
-    outline.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in L_SHAPE))
-    result = _true_result(ds, "last:20%,stations:10")
-    cpu = time.process_time()
-    v = validate(result, ds, solver="neural", region=str(outline), start_state="assimilate")
-    assert time.process_time() - cpu < 60  # measured 25–28 CPU s (one thread)
-    start = v.info["n_held_out"]
-    exact, noisy = ds["u_exact"].values[-start:], ds["u"].values[-start:]
-    floor = float(np.sqrt(np.mean((exact - noisy) ** 2)))
-    assert v.rmse["equation"] <= 1.4 * floor
-    assert v.rmse["equation"] < 0.75 * v.rmse["persistence"]
 
 
 # ----------------------------------------------------------------------------- done-when (b)
@@ -262,7 +252,7 @@ def test_the_45_towns_are_validated_by_the_neural_core_on_swedens_region(source,
     assert found.exit_code == 0, found.output
     cpu = time.process_time()
     v = run("validate", res, data, "--leads", "1d,2d,5d", "--json", out)
-    assert time.process_time() - cpu < 60  # measured 14–15 CPU s (one thread, loaded machine)
+    assert time.process_time() - cpu < 60  # measured 23 CPU s (one thread, loaded machine)
     assert v.exit_code == 0, v.output
     first = v.stdout.splitlines()[0]
     assert first.startswith("solver neural (auto: station data) on the convex hull of the 45")
@@ -270,3 +260,41 @@ def test_the_45_towns_are_validated_by_the_neural_core_on_swedens_region(source,
     assert doc["solver"] == "neural" and len(doc["holdout_stations"]) == 9
     lead = doc["leads"]["equation @ held-out stations"]
     assert all(np.isfinite(lead)) and max(lead) < 10  # °C: a forecast, not a blow-up
+
+
+def test_a_start_state_with_a_tendency_carries_it_on_the_walls():
+    """``exact_lift``: ``G = s(x) + (t − t0)·τ(x)`` where the start state gives its tendency
+    (``AssimilatedState(drift=True)``), ``G = s(x)`` otherwise."""
+    from discover.solve.lift import exact_lift
+    from discover.solve.problem import Problem
+
+    class State:
+        def __init__(self, tendency: bool) -> None:
+            self.tendency = tendency
+
+        def __call__(self, x):
+            return np.sin(np.asarray(x)[:, 0])
+
+        def torch_module(self):
+            return _Lambda(lambda x: torch.sin(x[:, :1]))
+
+        def tendency_module(self):
+            return _Lambda(lambda x: torch.cos(x[:, :1])) if self.tendency else None
+
+    z = torch.tensor([[0.5, 0.3], [1.0, 1.2]], dtype=torch.float64)  # (t, x)
+    t, x = z[:, 0].numpy(), z[:, 1].numpy()
+    for tendency, want in ((True, np.sin(x) + (t - 0.5) * np.cos(x)), (False, np.sin(x))):
+        p = Problem("u_t = u_xx", Box(x=(0.0, 2.0)), time=np.array([0.5, 1.0]),
+                    initial={"u": State(tendency)}, boundary="initial")  # fmt: skip
+        with torch.no_grad():
+            got = exact_lift(p)(z)[:, 0].numpy()
+        assert np.allclose(got, want, atol=1e-12)
+
+
+class _Lambda(torch.nn.Module):
+    def __init__(self, f) -> None:
+        super().__init__()
+        self.f = f
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.f(x)

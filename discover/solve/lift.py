@@ -110,6 +110,18 @@ class Sum(nn.Module):
         return self.a(z) + self.b(z)
 
 
+class Drift(nn.Module):
+    """``(t - t0) · τ(x)``: a start state's tendency ``τ`` carried on in time, zero at ``t0``."""
+
+    def __init__(self, tendency: nn.Module, t0: float) -> None:
+        super().__init__()
+        self.tendency = tendency
+        self.t0 = t0
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return (z[:, :1] - self.t0) * self.tendency(z[:, 1:])
+
+
 class TrigGrid(nn.Module):
     """The trigonometric interpolant of values on a uniform periodic grid (a tensor product
     over the axes): exact at the nodes, spectrally accurate between them.
@@ -217,13 +229,20 @@ class Fields(nn.Module):
 def exact_lift(problem: Problem) -> nn.Module | None:
     """``G(t, x) = s(x)`` when every field's initial values are a smooth interpolant with a
     torch form (``torch_module()``, e.g. a :class:`~discover.solve.spline.StationSpline`)
-    and the walls hold the initial values: it meets both exactly (else ``None``)."""
+    and the walls hold the initial values: it meets both exactly (else ``None``).  Where
+    every field's initial values also give their tendency at the start
+    (``tendency_module()`` not None: an assimilated start state), the walls carry it on,
+    ``G = s(x) + (t − t0)·τ(x)``."""
     init = problem.initial or {}
     if not (problem.time_dependent and init and problem.boundary == "initial"):
         return None
     if not all(hasattr(v, "torch_module") for v in init.values()):
         return None
-    return SpaceOnly(Fields([init[f].torch_module() for f in problem.fields]))
+    start = SpaceOnly(Fields([init[f].torch_module() for f in problem.fields]))
+    trend = [getattr(init[f], "tendency_module", lambda: None)() for f in problem.fields]
+    if any(m is None for m in trend):
+        return start
+    return Sum(start, Drift(Fields(trend), float(problem.times[0])))
 
 
 def fit_lift(
@@ -246,7 +265,7 @@ def fit_lift(
         parts, err, rms = "initial (trigonometric interpolation)", 0.0, 1.0
         lift: nn.Module = trig
     elif exact is not None:
-        parts, err, rms = "initial and walls (the start state's spline, exact)", 0.0, 1.0
+        parts, err, rms = "initial and walls (the start state's module, exact)", 0.0, 1.0
         lift = exact
     else:
         init_p, init_v, wall_p, wall_v = _lift_samples(problem, rng, settings.lift_points)

@@ -142,8 +142,10 @@ def validate(
         The neural core's start state at stations and scattered points: a smoothing spline
         of the latest values up to the start (at stations every station's last few values),
         or the equation fitted to the values over a window before the start
-        (:mod:`discover.solve.assimilate`; at stations the seen stations' only); ``auto``
-        (the default): the spline at stations, the assimilation for scattered data.
+        (:mod:`discover.solve.assimilate`; at stations every station's values up to the
+        start, held-out ones included: they are held out of the discovery, and no value
+        after the start enters); ``auto`` (the default): the assimilation at stations and
+        for scattered data.  The first line printed names the one taken.
 
     Returns
     -------
@@ -175,8 +177,9 @@ def validate(
             parameter="solver",
         )
     opts = dict(solver_options or {})
-    if start_state == "auto":
-        start_state = AUTO_START.get(samples.layout, "spline")
+    given, start_state = start_state, AUTO_START.get(samples.layout, "spline")
+    if given != "auto":
+        start_state = given
     run = _resolver(equations, samples, holdout, found, data, periodic, region, start_state)
     # the options are the named solver's, or the neural core's when auto or both chose it
     resolved = run(main, opts if main in (solver, "neural") else {})
@@ -190,6 +193,9 @@ def validate(
         }
     v = _scored(resolved, equations, samples, holdout, baselines)
     v.choice = why
+    if "neural" in (main, cross) and samples.layout in AUTO_START:  # printed first, too
+        how = "auto" if given == "auto" else "given"
+        v.info["start"] = f"{'assimilated' if start_state == 'assimilate' else start_state} ({how})"
     return v
 
 

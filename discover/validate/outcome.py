@@ -139,12 +139,14 @@ class Validation:
 
     def solver_line(self) -> str:
         """The first line printed: the solver taken and why (as ``find`` prints its preset),
-        where it solved, and the cross-check."""
+        where it solved, the neural core's start state (and why), and the cross-check."""
         i = self.info
         line = f"solver {i['solver']} ({self.choice})"
         region = i["solver_info"].get("region")
         if region:
             line += f" on the {region}"
+        if i.get("start"):
+            line += f"; start state: {i['start']}"
         cross = i.get("cross_check")
         if cross:
             line += f"; cross-check: {cross['solver']} in {cross['seconds']:.1f} s"

@@ -5,8 +5,8 @@ hold-out, read at every held-out point.
 The hold-out ``last:P%`` holds out the latest observations in time (as ``find`` does); the
 solve starts at ``t0``, the last observation time before them.  The start state is
 assimilated from the observations in a window before ``t0`` (:mod:`~discover.solve.
-assimilate`; ``start_state="assimilate"``, the default: 1.13–1.35 × the error floor on
-three draws against the spline's 1.24–1.81) or is a space–time smoothing spline of the latest
+assimilate`; ``start_state="assimilate"``, the default: 1.07–1.29 × the error floor on
+three draws against the spline's 1.24–1.70) or is a space–time smoothing spline of the latest
 of them read at ``t0`` (``"spline"``; :meth:`~discover.solve.spline.StartState.of_points`).
 Persistence is that spline held still: the forecast at a held-out point is the spline's
 value at its place.  Held-out points outside the region are not scored.
@@ -91,9 +91,10 @@ def resolve_scattered(
             steps=steps, **kw,
         )  # fmt: skip
         initial: dict[str, Any] = {f: state.field(f) for f in samples.fields}
-        start_how = state.how_
+        start_how, walls = state.how_, state.walls_
     elif start_state == "spline":
         initial = spline
+        walls = "the walls hold it"
         start_how = "; ".join(f"{f}: {s.how_} (leave-one-out {s.loo_rmse_:.3g})"
                               for f, s in spline.items())  # fmt: skip
     else:
@@ -123,7 +124,7 @@ def resolve_scattered(
             **sol.info,
             "method": "neural (u = G + D·N) on the points' region, read at every held-out point",
             "region": how,
-            "start_state": start_how + "; the walls hold it",
+            "start_state": start_how + "; " + walls,
             "seconds": sol.seconds,
         },
         "seconds": seconds,

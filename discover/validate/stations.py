@@ -64,8 +64,9 @@ def resolve_stations(
     the neural core on the stations' ``region`` (``data`` holds a mask variable), or by the
     classical solver (an ODE at each station, a PDE on a grid between them); the stations
     ``held`` (positions) are scored apart.  The neural start state (``start_state``) is
-    assimilated from the other stations' values before the start, or a spline of every
-    station's last few values (``"spline"``)."""
+    assimilated from every station's values over a window up to the start (held-out
+    stations included: they are held out of the discovery; nothing after the start
+    enters), or a spline of every station's last few values (``"spline"``)."""
     if region.startswith("mask:") and isinstance(data, (str, Path)):
         data = open_dataset(data)
     parsed = [ParsedEquation(sp.Symbol(e.lhs), e.rhs_expr, e.field) for e in equations]
@@ -89,7 +90,7 @@ def resolve_stations(
         data=data if isinstance(data, xr.Dataset) else None,
         solver_options=dict(solver_options or {}),
         history=(times[first : start + 1], table[first : start + 1]),
-        start=start_state, seen=~is_held,
+        start=start_state,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
     info = {"solver": how, "solver_info": solver_info, "seconds": seconds, "periodic": []}
