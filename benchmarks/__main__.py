@@ -2,7 +2,8 @@
 see :mod:`benchmarks.neural_solver`; ``python -m benchmarks coverage``: see
 :mod:`benchmarks.coverage`; ``python -m benchmarks speed``: see :mod:`benchmarks.speed`;
 ``python -m benchmarks lambda-omega``: see :mod:`benchmarks.lambda_omega`; ``python -m
-benchmarks invert``: see :mod:`benchmarks.invert`."""
+benchmarks invert``: see :mod:`benchmarks.invert`; ``python -m benchmarks stations``: see
+:mod:`benchmarks.stations`."""
 
 import sys
 
@@ -19,6 +20,10 @@ if __name__ == "__main__":
         from .invert import main as invert
 
         sys.exit(invert(sys.argv[2:]))
+    if sys.argv[1:2] == ["stations"]:
+        from .stations import main as stations
+
+        sys.exit(stations(sys.argv[2:]))
     if sys.argv[1:2] == ["speed"]:
         from .speed import main as speed
 

@@ -131,7 +131,8 @@ def prepare(data, var, settings: FindSettings, **read) -> Prepared:
         s = replace(s, max_order=station_support(out.samples, s.max_order))
     if chosen is not None and chosen.transport:
         s = replace(s, extra=(*s.extra, *transport_terms(out.samples)))
-    out.noise = estimate_noise(out.samples) if out.samples.grid is not None else None
+    measurable = out.samples.grid is not None or out.samples.layout == "station"
+    out.noise = estimate_noise(out.samples) if measurable else None
     if s.method == "auto":
         s = replace(s, method=auto_method(out.samples, out.noise))
     if builder_for(s.method).needs_grid and out.samples.grid is None:
@@ -261,11 +262,13 @@ NOISE_FOR_NEURAL = 2e-3
 
 
 def estimate_noise(samples: Samples) -> float:
-    """Noise level of gridded data relative to the field's spread, from 4th differences.
+    """Noise level of gridded or station data relative to the field's spread, from 4th
+    differences.
 
     For white noise of standard deviation σ, the 4th difference ``(1, -4, 6, -4, 1)`` has
     standard deviation ``√70 σ``, while a smooth field contributes only ``h⁴ ∂⁴u``; the
     robust (median absolute deviation) estimate along each axis is taken, and the smallest.
+    Station data: along time at each station (five consecutive readings present).
 
     >>> import numpy as np, xarray as xr
     >>> from discover.io import load
@@ -278,13 +281,17 @@ def estimate_noise(samples: Samples) -> float:
     >>> bool(0.04 < estimate_noise(load(ds(noisy), "u")) < 0.06)
     True
     """
-    if samples.grid is None:
-        raise ValueError("noise is estimated on gridded data")
+    if samples.grid is not None:
+        tables = [samples.grid[fld].values for fld in samples.fields]
+        axes = None
+    elif samples.layout == "station":
+        tables, axes = _station_tables(samples), (0,)
+    else:
+        raise ValueError("noise is estimated on gridded and station data")
     out = np.inf
-    for fld in samples.fields:
-        u = samples.grid[fld].values
+    for u in tables:
         spread = float(np.nanstd(u)) or 1.0
-        for ax in range(u.ndim):
+        for ax in axes or range(u.ndim):
             if u.shape[ax] < 9:
                 continue
             d = np.diff(u, n=4, axis=ax)
@@ -292,6 +299,20 @@ def estimate_noise(samples: Samples) -> float:
             sigma = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(70)
             out = min(out, sigma / spread)
     return float(out) if np.isfinite(out) else 0.0
+
+
+def _station_tables(samples: Samples) -> list[np.ndarray]:
+    """Per field, the station readings as a (time, station) table, NaN where missing: the
+    noise of station data is estimated along time only (the stations lie unevenly)."""
+    times, ti = np.unique(samples.points[:, 0], return_inverse=True)
+    _, si = np.unique(samples.points[:, 1:], axis=0, return_inverse=True)
+    si = si.ravel()
+    out = []
+    for k in range(len(samples.fields)):
+        table = np.full((times.size, int(si.max()) + 1), np.nan)
+        table[ti, si] = samples.values[:, k]
+        out.append(table)
+    return out
 
 
 def auto_method(samples: Samples, noise: float | None) -> str:

@@ -180,3 +180,18 @@ def test_the_nls_case_gets_complex_noise_of_the_asked_size():
     assert np.std(d.real) == pytest.approx(np.std(d.imag), rel=0.02)
     truth = CASES["nls"].truth(noisy("nls", 0.0, 0))
     assert truth["u_im: u_re_xx"] == 0.5 and len(truth) == 6
+
+
+def test_station_draws_are_reproducible_and_score_the_10_percent_check():
+    from benchmarks.stations import draw_case
+    from benchmarks.stations import score as station_score
+
+    a, b = draw_case("fisher_kpp", 3, 1), draw_case("fisher_kpp", 3, 1)
+    assert a == b and a != draw_case("fisher_kpp", 3, 2)
+    assert 0.02 <= a["params"]["diffusivity"] <= 0.5 and a["params"]["saturation"] < 0
+    truth = {"u_x": -1.0, "u_xx": 0.1}
+    assert station_score({"u_x": -1.02, "u_xx": 0.095}, truth)["ok"]
+    s = station_score({"u_x": -1.0, "u_xx": 0.089}, truth)
+    assert s["right_terms"] and not s["ok"] and s["max_error"] == pytest.approx(0.11)
+    s = station_score({"u_x": -1.0, "u*u_xx": 0.1}, truth)
+    assert (s["missed"], s["extra"], s["max_error"]) == ("u_xx", "u*u_xx", 1.0)

@@ -13,7 +13,8 @@ import pytest
 from discover.datasets import generate, load_pdefind, make_dataset
 
 from discover import find
-from discover.io import DataError
+from discover.io import DataError, load
+from discover.prepare import estimate_noise
 from discover.select import CollinearityWarning
 
 
@@ -208,6 +209,50 @@ def test_stations_within_10_percent(name, params):
     problem = generate(name, seed=5, **params)
     ds = make_dataset(problem, layout="station", n_stations=60, missing=0.1, noise=0.05, seed=12)
     _check(find(ds, "u"), problem.coefficients, 0.10)
+
+
+#: the base seed of the unseen station draws (benchmarks.stations was built on seeds 1 and 2)
+UNSEEN_STATIONS = 7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "advection_diffusion",
+        "burgers",
+        pytest.param(
+            "fisher_kpp",
+            marks=pytest.mark.xfail(
+                strict=False,
+                reason="issue #19 unmet at stations: Fisher-KPP 7/10 (narrow fronts lose u_xx)",
+            ),
+        ),
+    ],
+)
+def test_unseen_station_draws_within_10_percent(name):
+    """Issue #19: random coefficients, initial state and 60-station layout, 10% of readings
+    missing, 5% noise (σ = p·std u).  The issue asks 9 of 10 draws right within 10%; over 3
+    draws that rate passes "at least 2 of 3" with probability 0.97, so 2 of 3 is asserted."""
+    from benchmarks.stations import draw_case, station_dataset
+
+    report = []
+    for draw in range(3):
+        ds, truth = station_dataset(draw_case(name, UNSEEN_STATIONS, draw))
+        got = find(ds, "u").equations[0].coefficients
+        errors = [abs(got[k] / v - 1) if k in got else 1.0 for k, v in truth.items()]
+        report.append((set(got) == set(truth) and max(errors) < 0.10, got, truth))
+    assert sum(ok for ok, *_ in report) >= 2, report
+
+
+def test_station_noise_is_estimated_along_time():
+    """Station data get a noise estimate (4th differences along time at each station), so
+    the interpolant's growth rule runs at stations too."""
+    problem = generate("burgers", seed=3, advection=1.0, viscosity=0.1)
+    ds = make_dataset(problem, layout="station", n_stations=30, missing=0.1, noise=0.05, seed=4)
+    assert 0.04 < estimate_noise(load(ds, "u")) < 0.06
+    clean = make_dataset(problem, layout="station", n_stations=30, seed=4)
+    assert estimate_noise(load(clean, "u")) < 0.005
 
 
 @pytest.mark.slow
