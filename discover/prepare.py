@@ -20,7 +20,7 @@ from .builders import builder_for
 from .complexfield import ComplexLibrary
 from .differentiate import is_uniform
 from .errors import DataError
-from .io import Samples, Transform, load, split_holdout, transform
+from .io import Samples, Transform, load, split_holdout, station_table, transform
 from .library import Library
 from .presets import PRESETS, choose_preset
 from .settings import FindSettings
@@ -285,7 +285,8 @@ def estimate_noise(samples: Samples) -> float:
         tables = [samples.grid[fld].values for fld in samples.fields]
         axes = None
     elif samples.layout == "station":
-        tables, axes = _station_tables(samples), (0,)
+        values = station_table(samples)[2]  # (time, station, field): along time only
+        tables, axes = [values[..., k] for k in range(len(samples.fields))], (0,)
     else:
         raise ValueError("noise is estimated on gridded and station data")
     out = np.inf
@@ -299,20 +300,6 @@ def estimate_noise(samples: Samples) -> float:
             sigma = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(70)
             out = min(out, sigma / spread)
     return float(out) if np.isfinite(out) else 0.0
-
-
-def _station_tables(samples: Samples) -> list[np.ndarray]:
-    """Per field, the station readings as a (time, station) table, NaN where missing: the
-    noise of station data is estimated along time only (the stations lie unevenly)."""
-    times, ti = np.unique(samples.points[:, 0], return_inverse=True)
-    _, si = np.unique(samples.points[:, 1:], axis=0, return_inverse=True)
-    si = si.ravel()
-    out = []
-    for k in range(len(samples.fields)):
-        table = np.full((times.size, int(si.max()) + 1), np.nan)
-        table[ti, si] = samples.values[:, k]
-        out.append(table)
-    return out
 
 
 def auto_method(samples: Samples, noise: float | None) -> str:

@@ -44,6 +44,7 @@ from .holdout import (
     parse_holdout,
     split_holdout,
     station_positions,
+    station_table,
 )
 from .layouts import LAYOUTS, MIN_POINTS_PER_DIM, MIN_SAMPLES, Layout, Request
 from .loading import load
@@ -79,6 +80,7 @@ __all__ = [
     "select",
     "split_holdout",
     "station_positions",
+    "station_table",
     "symbol_name",
     "transform",
     "unit_conversion",

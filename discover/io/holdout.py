@@ -21,6 +21,7 @@ __all__ = [
     "parse_holdout",
     "split_holdout",
     "station_positions",
+    "station_table",
 ]
 
 HOLDOUT_KINDS = ("last", "stations")
@@ -89,6 +90,15 @@ HOLDOUT_SEED = 0
 def station_positions(samples: Samples) -> np.ndarray:
     """The distinct station positions of station data, sorted (rows of ``points[:, 1:]``)."""
     return np.unique(samples.points[:, 1:], axis=0)
+
+
+def station_table(samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Station data as ``(times, positions, values[t, station, field])``, gaps as NaN."""
+    times = np.unique(samples.points[:, 0])
+    pos, inv = np.unique(samples.points[:, 1:], axis=0, return_inverse=True)
+    table = np.full((len(times), len(pos), len(samples.fields)), np.nan)
+    table[np.searchsorted(times, samples.points[:, 0]), inv.ravel()] = samples.values
+    return times, pos, table
 
 
 def holdout_stations(samples: Samples, amount: float | int) -> np.ndarray:

@@ -19,7 +19,7 @@ import sympy as sp
 import xarray as xr
 
 from ..errors import DataError
-from ..io import Samples
+from ..io import Samples, station_table
 from ..library import parse_symbol
 from .base import get_solver
 from .classical import ClassicalSolver
@@ -268,15 +268,6 @@ def advection_velocity(equations: Sequence[Any], samples: Samples) -> np.ndarray
     ):
         return None
     return np.asarray(v) if np.any(np.asarray(v) != 0) else None
-
-
-def station_table(samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Station data as ``(times, positions, values[t, station, field])``, gaps as NaN."""
-    times = np.unique(samples.points[:, 0])
-    pos, inv = np.unique(samples.points[:, 1:], axis=0, return_inverse=True)
-    table = np.full((len(times), len(pos), len(samples.fields)), np.nan)
-    table[np.searchsorted(times, samples.points[:, 0]), inv.ravel()] = samples.values
-    return times, pos, table
 
 
 def data_order(samples: Samples) -> np.ndarray:
