@@ -183,11 +183,13 @@ class AssimilatedState:
             f"{', '.join(f'{m:.3g}' for m in self.misfit_)})"
         )
         self.loo_rmse_ = float(self.misfit_[0])
-        self.walls_ = (
-            "the walls carry it on with its tendency at the start, (t − t0)·∂u/∂t"
-            if drift
-            else "the walls hold it"
-        )
+
+    @property
+    def walls_(self) -> str:
+        """What the walls of a solve from this state carry."""
+        if self.drift:
+            return "the walls carry it on with its tendency at the start, (t − t0)·∂u/∂t"
+        return "the walls hold it"
 
     def __call__(self, *points: np.ndarray) -> np.ndarray:
         """Values ``(m, fields)`` at ``t0`` at ``points`` ``(m, d)`` or at the columns given

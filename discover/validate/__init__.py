@@ -177,9 +177,9 @@ def validate(
             parameter="solver",
         )
     opts = dict(solver_options or {})
-    given, start_state = start_state, AUTO_START.get(samples.layout, "spline")
-    if given != "auto":
-        start_state = given
+    given = start_state
+    if start_state == "auto":
+        start_state = AUTO_START.get(samples.layout, "spline")
     run = _resolver(equations, samples, holdout, found, data, periodic, region, start_state)
     # the options are the named solver's, or the neural core's when auto or both chose it
     resolved = run(main, opts if main in (solver, "neural") else {})
