@@ -672,23 +672,25 @@ def _pde_term(model: _Model, prep: _Prepared, data: _Data, cfg: Settings):
 
 
 def _roughness(model: _Model, prep: _Prepared) -> torch.Tensor:
-    """Mean squared second derivative of each unknown's logarithm (of its value over its
-    scale, either sign) in coordinates scaled to the data's span, at the collocation points."""
+    """Mean squared second derivative of each unknown's logarithm (positive unknowns) or of
+    its value over its scale (either sign), in coordinates scaled to the data's span, at the
+    collocation points."""
     total = prep.colloc.new_zeros(())
     for u in model.spec.unknowns:
         cols = model.cols[u.name]
-        span = torch.as_tensor(prep.upper[cols] - prep.lower[cols])
-        x = prep.colloc[:, cols].detach().requires_grad_(True)
+        span = prep.upper[cols] - prep.lower[cols]
         net = model.coefs[u.name]
-        idx = [tuple(int(i == j) for i in range(len(cols))) for j in range(len(cols))]
-        two = [tuple(2 * int(i == j) for i in range(len(cols))) for j in range(len(cols))]
-        d = derivative_tensors(net, x, [(0,) * len(cols), *idx, *two])
-        a = d[(0,) * len(cols)][:, 0]
-        a = a if u.positive else a / net.scale
-        for j, (i1, i2) in enumerate(zip(idx, two)):
-            g = d[i1][:, 0] / a if u.positive else d[i1][:, 0] / net.scale
-            h = d[i2][:, 0] / a - g**2 if u.positive else d[i2][:, 0] / net.scale
-            total = total + torch.mean((h * span[j] ** 2) ** 2)
+        zero = (0,) * len(cols)
+        unit = [tuple(int(i == j) for i in range(len(cols))) for j in range(len(cols))]
+        twice = [tuple(2 * k for k in e) for e in unit]
+        x = prep.colloc[:, cols].detach().requires_grad_(True)
+        d = {k: v[:, 0] for k, v in derivative_tensors(net, x, [zero, *unit, *twice]).items()}
+        for j, (e, ee) in enumerate(zip(unit, twice)):
+            if u.positive:  # (log a)'' = a''/a - (a'/a)²
+                curv = d[ee] / d[zero] - (d[e] / d[zero]) ** 2
+            else:
+                curv = d[ee] / net.scale
+            total = total + torch.mean((curv * float(span[j]) ** 2) ** 2)
     return total
 
 
@@ -697,10 +699,8 @@ def _forward_fields(model: _Model, data: _Data, cfg: Settings) -> dict[str, nn.M
     from .solveinvert import ForwardSolve
 
     (f,) = model.spec.solution
-    lo, hi = float(np.min(data.points)), float(np.max(data.points))
-    with torch.no_grad():
-        ends = model.fields[f](torch.tensor([[lo], [hi]], dtype=torch.float64))[:, 0].tolist()
-    return {f: ForwardSolve(model.spec, model.coefs, data, ends=ends, points=cfg.solve_points)}
+    start = model.fields[f]
+    return {f: ForwardSolve(model.spec, model.coefs, data, start=start, points=cfg.solve_points)}
 
 
 def _field_networks(spec: ProblemSpec, prep: _Prepared, cfg: Settings) -> dict[str, Scaled]:
@@ -948,13 +948,9 @@ def invert(
     ds = _open(data)
     spec = parse_problem(equation, ds, unknowns, positive=positive)
     if cfg.form == "solve":
-        from .solveinvert import eligible
+        from .solveinvert import require_eligible
 
-        if not eligible(spec):
-            raise DataError(
-                f"form='solve' needs a steady 1-D equation of second order, linear in its field; "
-                f"'{spec.text}' is not; use form='strong' or 'weak'"
-            )
+        require_eligible(spec)
     names = [*spec.solution, *spec.given]
     layout = _layout(ds, names)
     t0 = time.perf_counter()

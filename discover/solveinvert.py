@@ -41,12 +41,21 @@ from .errors import DataError
 from .neural import derivative_tensors
 from .solve.problem import compile_expr
 
-__all__ = ["ForwardSolve", "eligible"]
+__all__ = ["ForwardSolve", "eligible", "require_eligible"]
 
 
 def _field_slots(spec) -> dict[str, int]:
     """The placeholders of the solution's derivatives and their orders."""
     return {k: sum(mi) for k, (kind, _, mi) in spec.slots.items() if kind == "field"}
+
+
+def require_eligible(spec) -> None:
+    """A one-line DataError unless :func:`eligible`."""
+    if not eligible(spec):
+        raise DataError(
+            f"form='solve' needs a steady 1-D equation of second order, linear in its field; "
+            f"'{spec.text}' is not; use form='strong' or 'weak'"
+        )
 
 
 def eligible(spec) -> bool:
@@ -74,22 +83,20 @@ class ForwardSolve(nn.Module):
     """
 
     def __init__(
-        self, spec, coefs: nn.ModuleDict, data, *, ends: tuple[float, float], points: int = 201
+        self, spec, coefs: nn.ModuleDict, data, *, start: nn.Module, points: int = 201
     ) -> None:
         super().__init__()
-        if not eligible(spec):
-            raise DataError(
-                f"'{spec.text}' is not a steady 1-D equation of second order linear in "
-                f"{', '.join(spec.solution)}; use form='strong' or 'weak'"
-            )
+        require_eligible(spec)
         object.__setattr__(self, "_coefs", coefs)  # not a submodule: the model owns them
         self.spec = spec
         lo, hi = float(np.min(data.points)), float(np.max(data.points))
         grid = np.linspace(lo, hi, points)
         self.register_buffer("grid", torch.as_tensor(grid))
         self.h = (hi - lo) / (points - 1)
-        self.left = nn.Parameter(torch.tensor(float(ends[0]), dtype=torch.float64))
-        self.right = nn.Parameter(torch.tensor(float(ends[1]), dtype=torch.float64))
+        with torch.no_grad():  # the end values, started from ``start`` (a first fit)
+            ends = start(torch.tensor([[lo], [hi]], dtype=torch.float64))[:, 0]
+        self.left = nn.Parameter(ends[0].clone())
+        self.right = nn.Parameter(ends[1].clone())
         self.given = {g: torch.as_tensor(_on_grid(data, g, grid)) for g in spec.given}
         self._compile()
 

@@ -138,14 +138,14 @@ def test_forward_solve_of_the_truth_is_the_true_solution():
         true_u = _Exact(ds.attrs["true_u"], ("x",))
         coefs = torch.nn.ModuleDict({"a": _Exact(ds.attrs["true_a"], ("x",))})
         x = torch.as_tensor(data.points)
-        ends = true_u(torch.tensor([[0.0], [1.0]], dtype=torch.float64))[:, 0].tolist()
-        solved = ForwardSolve(spec, coefs, data, ends=ends)(x)[:, 0]
+        solved = ForwardSolve(spec, coefs, data, start=true_u)(x)[:, 0]  # true end values
         err = float((solved - true_u(x)[:, 0]).abs().max().detach() / true_u(x).std())
         assert err < 1e-3, (seed, err)
     ds = poisson_inverse(dim=1, n=41, seed=0)
     spec = parse_problem(EQ, ds, ["a(x)"])
     model = _Model(spec, {}, {"a": _coefficient()})
-    solve = ForwardSolve(spec, model.coefs, _layout(ds, ["u", "f"]), ends=(0.0, 1.0))
+    line = _Exact("x", ("x",))  # end values 0 and 1
+    solve = ForwardSolve(spec, model.coefs, _layout(ds, ["u", "f"]), start=line)
     solve(torch.as_tensor(_layout(ds, ["u"]).points)).sum().backward()
     assert all(p.grad is not None for p in model.coefs.parameters())
 
