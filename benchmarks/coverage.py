@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from .report import write_csv
+
 __all__ = ["PDES", "draw_case", "main", "run_case", "summarize"]
 
 #: the PDEs drawn from, with the library's highest order each needs
@@ -285,10 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
     rows.sort(key=lambda r: (r["noise"], r["case"], r["term"]))
-    with open(args.out / "coverage.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(rows, args.out / "coverage.csv")
     head = (
         f"`python -m benchmarks coverage --cases {args.cases} --seed {args.seed}`: "
         f"{len(cases)} hidden cases per noise level, "

@@ -47,6 +47,14 @@ def append_csv(rows: list[dict[str, Any]], path: Path) -> None:
             w.writerow({k: (" ".join(v) if isinstance(v, list) else v) for k, v in r.items()})
 
 
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write ``rows`` to ``path`` (columns: the first row's keys), replacing the file."""
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Medians over seeds per (dataset, noise, method); failed runs count as wrong."""
     groups: dict[tuple, list[dict]] = defaultdict(list)

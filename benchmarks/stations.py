@@ -14,7 +14,6 @@ within 10%.  Writes ``stations.csv`` and ``stations.md`` to ``--out``.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .coverage import _coefficients, _init_worker
+from .report import write_csv
 
 __all__ = ["EQUATIONS", "draw_case", "main", "run_case"]
 
@@ -162,10 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
     rows.sort(key=lambda r: (EQUATIONS.index(r["pde"]), r["draw"]))
-    with open(args.out / "stations.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(rows, args.out / "stations.csv")
     head = (
         f"`python -m benchmarks stations --draws {args.draws} --seed {args.seed}`: 60 random "
         f"stations, 10% missing, 5% noise (σ = p·std u), find's defaults; "
