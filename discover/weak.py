@@ -34,6 +34,8 @@ True
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -275,7 +277,7 @@ def weak_systems(
     *,
     scales: Sequence[float] = SCALES,
     margin: float = 0.1,
-) -> tuple[list[dict[str, tuple[np.ndarray, np.ndarray]]], list[np.ndarray], list[float]]:
+) -> tuple[list[dict[str, tuple[np.ndarray, np.ndarray]]], list[np.ndarray], list[float], list]:
     """The weak-form regression problems of every field, one per box size.
 
     Parameters
@@ -297,6 +299,9 @@ def weak_systems(
         Per scale, the box centres (for block cross-validation).
     n_eff : list of float
         Per scale, the number of non-overlapping boxes (for AIC/BIC).
+    modulators : list of callable
+        Per scale, ``modulate(j, basis)``: term ``j``'s columns with a coefficient field
+        (:mod:`discover.fields`).
     """
     axes = evaluation_grid(samples, margin=margin)
     shape = tuple(a.size for a in axes)
@@ -319,7 +324,8 @@ def weak_systems(
     values = [Term(g, library.fields, library.coords).column(feat) for g, _ in parts]
     max_order = max([sum(b) for _, b in parts] + [1])
     t_order = (1,) + (0,) * (len(axes) - 1)
-    systems, centers, n_eff = [], [], []
+    flat = {c: m.ravel() for c, m in zip(samples.coords, mesh, strict=True)}
+    systems, centers, n_eff, modulators = [], [], [], []
     for scale in scales:
         half = half_widths(shape, scale)
         boxes = WeakBoxes(axes, half_width=half, order=max_order, inside=inside)
@@ -330,4 +336,30 @@ def weak_systems(
         centers.append(boxes.centers)
         overlap = np.prod([s / (2 * m + 1) for s, m in zip(boxes.stride, half)])
         n_eff.append(float(max(2.0, len(boxes) * overlap)))
-    return systems, centers, n_eff
+        modulators.append(_modulator(boxes, values, parts, flat))
+    return systems, centers, n_eff, modulators
+
+
+def _modulator(boxes: WeakBoxes, values, parts, flat: dict[str, np.ndarray]):
+    """``modulate(j, basis)`` of one box size (:mod:`discover.fields`): the columns
+    ``∫ψ φ_k ∂^β g = (-1)^|β| Σ_γ C(β, γ) ∫ ∂^{β-γ}ψ · ∂^γ φ_k · g`` of term
+    ``j = ∂^β g`` times each basis function ``φ_k`` (``basis(coords, deriv)``), by the
+    product rule on the test function, as on the grid (:mod:`discover.weakgrid`)."""
+    names = list(flat)
+
+    def modulate(j: int, basis) -> np.ndarray:
+        (_, beta), v = parts[j], values[j]
+        out = None
+        for gamma in itertools.product(*[range(b + 1) for b in beta]):
+            phi = basis(flat, dict(zip(names, gamma)))
+            if not np.any(phi):
+                continue
+            w = float(np.prod([math.comb(b, c) for b, c in zip(beta, gamma)]))
+            rest = tuple(b - c for b, c in zip(beta, gamma))
+            cols = np.column_stack(
+                [boxes.integrate(phi[:, k].reshape(v.shape) * v, rest) for k in range(phi.shape[1])]
+            )
+            out = w * cols if out is None else out + w * cols
+        return (-1) ** sum(beta) * out
+
+    return modulate

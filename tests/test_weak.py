@@ -90,9 +90,41 @@ def test_weak_systems_recover_a_known_equation():
     u = np.exp(-d * t)[:, None] * np.sin(x[None, :] - c * t[:, None])
     samples = load(xr.Dataset({"u": (("t", "x"), u)}, coords={"t": t, "x": x}), "u")
     lib = Library(("u",), ("t", "x"), max_order=2, degree=0, include_constant=False)
-    systems, centers, n_eff = weak_systems(_Exact(c, d), samples, lib)
+    systems, centers, n_eff, _ = weak_systems(_Exact(c, d), samples, lib)
     assert len(systems) == len(centers) == len(n_eff) == 2
     X, y = systems[0]["u"]
     coef = np.linalg.lstsq(X, y, rcond=None)[0]
     assert lib.names == ["u_x", "u_xx"]
     np.testing.assert_allclose(coef, [-c, d], rtol=1e-4)
+
+
+def test_the_modulator_moves_a_coefficient_field_by_the_product_rule():
+    """Term ``u_xx`` times a field ``φ(x)``: the modulated columns equal ``∫ψ φ u_xx`` taken
+    with the exact ``u_xx`` (the field's derivatives land on the test function exactly)."""
+    import xarray as xr
+
+    t = np.linspace(0, 2, 60)
+    x = np.linspace(0, 2 * np.pi, 150)
+    u = np.exp(-0.15 * t)[:, None] * np.sin(x[None, :] - 0.7 * t[:, None])
+    samples = load(xr.Dataset({"u": (("t", "x"), u)}, coords={"t": t, "x": x}), "u")
+    lib = Library(("u",), ("t", "x"), max_order=2, degree=0, include_constant=False)
+    _, _, _, mods = weak_systems(_Exact(0.7, 0.15), samples, lib)
+
+    def basis(at, deriv):  # φ_0 = 1, φ_1 = sin(x), and their derivatives
+        k = (deriv or {}).get("x", 0)
+        one = np.ones_like(at["x"]) if k == 0 else np.zeros_like(at["x"])
+        return np.stack([one, np.sin(at["x"] + k * np.pi / 2)], axis=1)
+
+    cols = mods[0](lib.names.index("u_xx"), basis)
+    exact = _Exact(0.7, 0.15)
+    from discover.weak import evaluation_grid
+
+    axes = evaluation_grid(samples, margin=0.1)
+    T, X = np.meshgrid(*axes, indexing="ij")
+    uxx = exact.derivatives(np.stack([T.ravel(), X.ravel()], 1), [(0, 2)])[(0, 2)][:, 0]
+    boxes = WeakBoxes(axes, half_width=half_widths(T.shape), order=2)
+    strong = [boxes.integrate((f * uxx).reshape(T.shape), (0, 0)) for f in (1.0, np.sin(X.ravel()))]
+    for k in range(2):
+        np.testing.assert_allclose(
+            cols[:, k], strong[k], rtol=1e-3, atol=1e-4 * np.abs(strong[k]).max()
+        )

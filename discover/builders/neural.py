@@ -59,7 +59,7 @@ class NeuralBuilder(Builder):
     @staticmethod
     def _weak(interp, samples, library, settings) -> RegressionSystems:
         try:
-            systems, centers, n_eff = weak_systems(interp, samples, library)
+            systems, centers, n_eff, mods = weak_systems(interp, samples, library)
         except ValueError as exc:
             raise DataError(f"{exc} (or use form='strong')", parameter="form") from None
         check_rows(len(centers[0]), library)
@@ -71,8 +71,9 @@ class NeuralBuilder(Builder):
                     c,
                     block_folds(c, n_folds=settings.n_folds, seed=settings.seed),
                     dict.fromkeys(tables, n),
+                    modulate=m,
                 )
-                for sc, tables, c, n in zip(SCALES, systems, centers, n_eff)
+                for sc, tables, c, n, m in zip(SCALES, systems, centers, n_eff, mods)
             ],
             "weak",
         )
