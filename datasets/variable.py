@@ -42,6 +42,7 @@ def variable_diffusion(
     ratio: float = 3.0,
     speed: float = 1.0,
     form: str = "advective",
+    varies: str = "x",
     noise: float = 0.0,
     seed: int = 0,
 ) -> xr.Dataset:
@@ -60,6 +61,9 @@ def variable_diffusion(
     speed : float
         Advection speed ``c``.
     form : {"advective", "conservative"}
+    varies : {"x", "t"}
+        Whether ``D`` varies in space (``D(x)``) or in time (``D(t)``, the same random
+        shape over the record: a coefficient that drifts, as over a season).
     noise : float
         Gaussian noise of standard deviation ``noise · std(u)`` (σ = p·std(u)).
     seed : int
@@ -68,10 +72,12 @@ def variable_diffusion(
     Returns
     -------
     xarray.Dataset
-        ``u(t, x)`` and ``D_true(x)``.
+        ``u(t, x)`` and ``D_true(x)`` (or ``D_true(t)``).
     """
     if form not in ("advective", "conservative"):
         raise ValueError(f"unknown form {form!r}; valid forms: 'advective', 'conservative'")
+    if varies not in ("x", "t"):
+        raise ValueError(f"unknown varies={varies!r}; valid: 'x', 't'")
     rng = np.random.default_rng(seed)
     n = 2 * nx
     x = 2 * np.pi * np.arange(n) / n
@@ -84,9 +90,13 @@ def variable_diffusion(
     def d(v: np.ndarray, order: int) -> np.ndarray:
         return np.fft.irfft((1j * k) ** order * np.fft.rfft(v), n)
 
-    def rhs(v: np.ndarray) -> np.ndarray:
+    def at(t: float) -> np.ndarray:  # D(x), or D(t) with the same shape over the record
+        return D if varies == "x" else np.interp(2 * np.pi * t / t_end, x, D, period=2 * np.pi)
+
+    def rhs(v: np.ndarray, t: float) -> np.ndarray:
         ux = d(v, 1)
-        diff = D * d(v, 2) if form == "advective" else d(D * ux, 1)
+        dd = at(t)
+        diff = dd * d(v, 2) if form == "advective" else d(dd * ux, 1)
         return diff - speed * ux
 
     times = np.linspace(0.0, t_end, nt)
@@ -95,11 +105,12 @@ def variable_diffusion(
     for a, b in itertools.pairwise(times):
         steps = int(np.ceil((b - a) / dt_max))
         h = (b - a) / steps
-        for _ in range(steps):
-            k1 = rhs(u)
-            k2 = rhs(u + h / 2 * k1)
-            k3 = rhs(u + h / 2 * k2)
-            k4 = rhs(u + h * k3)
+        for i in range(steps):
+            s = a + i * h
+            k1 = rhs(u, s)
+            k2 = rhs(u + h / 2 * k1, s + h / 2)
+            k3 = rhs(u + h / 2 * k2, s + h / 2)
+            k4 = rhs(u + h * k3, s + h)
             u = u + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         out.append(u)
     vals = np.array(out)[:, ::2]
@@ -108,11 +119,10 @@ def variable_diffusion(
             size=vals.shape
         )
     xs = x[::2]
-    ds = xr.Dataset(
-        {"u": (("t", "x"), vals), "D_true": (("x",), D[::2])},
-        coords={"t": times, "x": xs},
-    )
+    true_d = ("x", D[::2]) if varies == "x" else ("t", np.array([at(t) for t in times]))
+    ds = xr.Dataset({"u": (("t", "x"), vals), "D_true": true_d}, coords={"t": times, "x": xs})
     eq = "u_t = D(x)*u_xx - c*u_x" if form == "advective" else "u_t = (D(x)*u_x)_x - c*u_x"
+    eq = eq.replace("D(x)", f"D({varies})")
     ds.attrs.update(
         {"true_equation": eq, "speed": speed, "noise_level": float(noise), "periodic": 1}
     )

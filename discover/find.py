@@ -74,6 +74,9 @@ CHUNKED = {"weak": ChunkedWeakBuilder, "neural": ChunkedNeuralBuilder}
 STABILITY = 0.5
 #: level of the reported coefficient intervals
 CI_LEVEL = 0.95
+#: a record is long enough for coefficients that vary in time when it holds this many
+#: intervals the regression resolves in time (:func:`_long_record`)
+LONG_RECORD = 8
 #: a term whose inclusion over the resamples is below this is dropped and the rest refitted
 MIN_INCLUSION = 0.5
 
@@ -338,12 +341,32 @@ def _choose(fld, system, library, idx, prepared):
         skipped = {"skipped": "the rows do not extend in every spatial coordinate"}
         return FieldChoice({}, {j: 0.0 for j in idx}, skipped)
     mode = prepared.settings.fields
+    time, time_size = _long_record(system, samples)
     return choose_fields(
         X, y, system.folds, idx, library.names, modulate, extent,
         fields=library.fields, coords=library.coords, seed=prepared.settings.seed,
         basis="spline" if mode == "auto" else mode,
         max_size=_resolvable(system, samples, extent),
+        time=time, max_time_size=time_size,
     )  # fmt: skip
+
+
+def _long_record(system, samples) -> tuple[dict | None, int | None]:
+    """The time coordinate's range over the rows, offered to the fields when the record is
+    long: at least :data:`LONG_RECORD` of the weak form's resolvable intervals (half a test
+    function's half-width, :func:`_resolvable`) or, for rows at points, of sampling
+    intervals; with the finest field of time it resolves."""
+    t = system.points[:, 0]
+    lo, hi = float(t.min()), float(t.max())
+    half = system.variant.get("half_width")
+    c = samples.coords[0]
+    if half and samples.grid is not None:
+        a = samples.grid[c].values
+        step = float(abs(a[1] - a[0])) if a.size > 1 else 1.0
+        n = int((hi - lo) // max(half[0] * step / 2, 1e-300))
+    else:
+        n = np.unique(t).size - 1
+    return ({c: (lo, hi)}, n) if hi > lo and n >= LONG_RECORD else (None, None)
 
 
 def _rows_of(system, library, idx, prepared):
@@ -407,7 +430,7 @@ def _coefficient_fields(fld, system, form, terms, library, prepared):
         idx = kept
     if not found:
         return terms, choice.report
-    at = {c: samples.points[:, i + 1] for i, c in enumerate(space)}
+    at = {c: samples.points[:, i] for i, c in enumerate(samples.coords)}
     out = []
     for t in terms:
         j = library.names.index(t.term)
