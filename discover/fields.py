@@ -65,6 +65,7 @@ __all__ = [
     "field_names",
     "legendre_design",
     "strong_modulate",
+    "time_slab_folds",
     "write_fields",
 ]
 
@@ -456,6 +457,7 @@ def choose_fields(
     max_size: int | None = None,
     time: Mapping[str, tuple[float, float]] | None = None,
     max_time_size: int | None = None,
+    time_folds: np.ndarray | None = None,
     seed: int = 0,
 ) -> FieldChoice:
     """Which of the kept terms ``idx`` get a coefficient field (see the module notes).
@@ -464,19 +466,24 @@ def choose_fields(
     ``basis(coords, deriv)`` the basis functions (or their derivatives) at points;
     ``extent`` maps each spatial coordinate to its range over the data.  ``time`` (the
     time coordinate and its range; a long record) offers each term a field of time too,
-    of at most ``max_time_size``: a coefficient that drifts over the record.
+    of at most ``max_time_size``: a coefficient that drifts over the record, tested on
+    ``time_folds`` (whole time slabs, :func:`time_slab_folds`), so that what the whole
+    region shares at one time (the weather of a day) cannot pass for a drift.
     """
     geos = [_geometry(extent, basis)]
     limits = [max_size]
+    every = [folds]
     if time:
         geos.append(_geometry(time, basis))
         limits.append(max_time_size)
+        every.append(folds if time_folds is None else time_folds)
     sizes = [
         [p for p in g.basis.sizes.get(len(g.args), range(1, 3)) if m is None or p <= max(m, 1)]
         for g, m in zip(geos, limits)
     ]
     rows = _subsample(len(y), seed)
     Xs, ys, fs = X[rows], y[rows], folds[rows]
+    fold_sets = [f[rows] for f in every]
     cache: dict[tuple[int, int, int], np.ndarray] = {}
 
     def columns(j: int, g: int, p: int) -> np.ndarray:
@@ -494,7 +501,7 @@ def choose_fields(
 
     chosen: dict[int, tuple[int, int]] = {}
     terms = list(idx)
-    base, _, _ = _fold_errors(design(chosen, terms), ys, fs)
+    bases = [_fold_errors(design(chosen, terms), ys, f)[0] for f in fold_sets]
     steps: list[dict[str, Any]] = []
 
     def trial(j: int, keep: list[int], g: int):
@@ -504,7 +511,7 @@ def choose_fields(
         for p in sizes[g]:
             if n_weights({**chosen, j: (g, p)}) >= len(ys) // 4:
                 break  # too few rows for this many weights
-            errs[p] = _fold_errors(design({**chosen, j: (g, p)}, keep), ys, fs)[0]
+            errs[p] = _fold_errors(design({**chosen, j: (g, p)}, keep), ys, fold_sets[g])[0]
         return (*_sizes(errs), errs) if errs else None
 
     while True:
@@ -518,9 +525,9 @@ def choose_fields(
                         trials[(j, k, g)] = got
         if not trials:
             break
-        j, k, g = max(trials, key=lambda c: float(np.mean(base - trials[c][2][trials[c][0]])))
+        j, k, g = max(trials, key=lambda c: _mean_drop(bases[c[2]], trials[c]))
         test, p, errs = trials[(j, k, g)]
-        drop = base - errs[test]
+        drop = bases[g] - errs[test]
         se = float(drop.std(ddof=1) / math.sqrt(drop.size))
         bar = se * (TIME_SE if g else 1.0)
         step = {"term": names[j], "args": list(geos[g].args), "size": p,
@@ -532,10 +539,29 @@ def choose_fields(
         logger.info("field for %s (size %d): cv drop %.3g ± %.3g", names[j], test, drop.mean(), se)
         if not step["kept"]:
             break
-        chosen[j], base = (g, p), errs[p]
+        chosen[j] = (g, p)
         terms = [t for t in terms if t != k]
-    terms = _backward(terms, chosen, design, ys, fs, base, names, steps)
+        bases = [_fold_errors(design(chosen, terms), ys, f)[0] for f in fold_sets]
+    terms = _backward(terms, chosen, design, ys, fs, bases[0], names, steps)
     return _assemble(chosen, design, ys, fs, terms, names, geos, steps, fields, coords)
+
+
+def _mean_drop(base: np.ndarray, trial) -> float:
+    test, _, errs = trial
+    return float(np.mean(base - errs[test]))
+
+
+def time_slab_folds(t: np.ndarray, *, n_folds: int, n_slabs: int | None = None) -> np.ndarray:
+    """Fold of each row by time alone: the record cut into ``n_slabs`` slabs of equal count
+    (default ``2 · n_folds``), dealt to the folds in turn, so a held-out slab has kept
+    slabs on both sides (a field of time interpolates across it).
+
+    >>> time_slab_folds(np.arange(10.0), n_folds=5).tolist()
+    [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]
+    """
+    n_slabs = n_slabs or 2 * n_folds
+    edges = np.quantile(t, np.linspace(0, 1, n_slabs + 1)[1:-1])
+    return np.searchsorted(edges, t, side="right") % n_folds
 
 
 def _geometry(extent: Mapping[str, tuple[float, float]], basis: str) -> _Geometry:

@@ -42,7 +42,7 @@ from .builders.chunked_weak import ChunkedWeakBuilder
 from .complexfield import ComplexLibrary, from_fit, stack
 from .equation import Equation, TermEstimate
 from .errors import DataError
-from .fields import choose_fields, strong_modulate
+from .fields import choose_fields, strong_modulate, time_slab_folds
 from .io import Samples
 from .lazy import DEFAULT_MEMORY, is_many, needs_chunks, open_lazy, parse_memory
 from .library import Library
@@ -348,6 +348,7 @@ def _choose(fld, system, library, idx, prepared):
         basis="spline" if mode == "auto" else mode,
         max_size=_resolvable(system, samples, extent),
         time=time, max_time_size=time_size,
+        time_folds=time_slab_folds(system.points[:, 0], n_folds=int(system.folds.max()) + 1),
     )  # fmt: skip
 
 
