@@ -209,25 +209,27 @@ def test_neural_station_validation_on_an_l_shape_nears_the_error_floor(seed, tmp
     """60 stations of a known 2-D advection–diffusion (velocity and diffusivity drawn from
     the seed) in an L-shaped region, noise σ = 0.05·std(u); 20% of the time and 10 stations
     held out; the true equation re-solved from the data's state (the default: assimilated
-    over a window up to the start from every station).  The floor is the exact solution's
-    RMSE against the held-out data (≈ σ).  Measured (README): 1.14, 1.18, 1.14 × the floor
-    on seeds 0–2 (seeds 0–9: 1.04–1.28, median 1.15; unseen stations 1.02–1.21 on seeds 0–2),
-    0.68–0.89 × the classical cross-check."""
+    over a window up to the start from every station; the advection dominating, values held
+    on the inflow walls only).  The floor is the exact solution's RMSE against the held-out
+    data (≈ σ).  Measured (README): 1.14, 1.13, 1.13 × the floor on seeds 0–2 (seeds 0–12:
+    1.04–1.40, median of 0–9 1.13; unseen stations 0.99–1.20 on seeds 0–2), 0.68–0.89 × the
+    classical cross-check.  The issue's 1.1 is not reached (3 of 13 seeds)."""
     ds = lshape_stations(n_stations=60, noise=0.05, seed=seed)
     outline = tmp_path / "l.csv"
     outline.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in L_SHAPE))
     result = _true_result(ds, "last:20%,stations:10")
     cpu = time.process_time()
     v = validate(result, ds, solver="both", region=str(outline))
-    assert time.process_time() - cpu < 60  # CPU seconds, both solvers (one thread): 35–40
+    assert time.process_time() - cpu < 60  # CPU seconds, both solvers (one thread): 24–31
     assert v.info["solver"] == "neural"
+    assert "inflow walls only" in v.info["solver_info"]["region"]
     start = v.info["n_held_out"]
     exact, noisy = ds["u_exact"].values[-start:], ds["u"].values[-start:]
     floor = float(np.sqrt(np.mean((exact - noisy) ** 2)))
     neural, classical = v.rmse["equation"], v.rmse["equation (classical)"]
     assert neural <= 1.1 * classical  # as good as the classical cross-check or better
-    assert neural <= 1.35 * floor
-    assert v.rmse["equation @ held-out stations"] <= 1.35 * floor
+    assert neural <= 1.25 * floor
+    assert v.rmse["equation @ held-out stations"] <= 1.3 * floor
     assert neural < 0.75 * v.rmse["persistence"]
 
 
@@ -298,3 +300,14 @@ class _Lambda(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.f(x)
+
+
+@pytest.mark.parametrize(("velocity", "inflow"), [((0.2, 0.1), True), ((0.005, 0.0), False)])
+def test_advection_dominated_diffusion_holds_values_on_the_inflow_walls_only(velocity, inflow):
+    """An advection–diffusion whose Péclet number over the region (|v|·L / D, L its largest
+    side) is above 1 takes values on the inflow walls only, as pure advection does; one that
+    diffusion dominates on every wall."""
+    ds = lshape_stations(n_stations=30, nt=11, seed=4, velocity=velocity, diffusivity=0.05)
+    tiny = {"adam_steps": 10, "lbfgs_steps": 5, "n_points": 64}
+    v = validate(_true_result(ds, "last:20%"), ds, solver="neural", solver_options=tiny)
+    assert ("inflow walls only" in v.info["solver_info"]["region"]) is inflow

@@ -24,7 +24,9 @@ Every station must lie inside the region (a one-line error says how many do not)
 Boundary treatment (what the walls carry): the walls hold the start state — the stations'
 values at the start of the solve, spread over the region — for the whole solve, so that no
 value after the start enters the forecast.  Data that give more (values on the walls over
-time) are not used at stations.
+time) are not used at stations.  Where a constant velocity carries the field (advection, or an
+advection–diffusion of Péclet number above 1 over the region) only the inflow walls take values
+(:class:`InflowWalls`).
 
 Examples
 --------
@@ -339,8 +341,9 @@ def _mask(data: xr.Dataset | None, var: str, names: Sequence[str], units) -> Mas
 class InflowWalls(_Segments):
     """A polygon whose values are imposed only on the walls where a constant velocity
     ``v`` flows in (``v·n < 0``, ``n`` the outward normal): for an equation of first order
-    in space (advection) the outflow walls take no values, so the held start values do not
-    fight the equation there.  Points, bounds and sampling are the polygon's; the distance
+    in space (advection), or one whose diffusion is small against the advection over the
+    region, the outflow walls take no values, so the held start values do not fight the
+    equation there.  Points, bounds and sampling are the polygon's; the distance
     function vanishes on the inflow walls only.
 
     >>> sq = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])

@@ -6,7 +6,8 @@ classical solver on a grid over their bounding box.  Used by
 :func:`~discover.solve.solve_from_data` and by :func:`discover.validate.validate`.
 
 Boundary treatment, both solvers: the walls hold the start state for the whole solve, so no
-value after the start enters the forecast."""
+value after the start enters the forecast; the neural solver holds it on the inflow walls only
+where advection dominates (:func:`advection_velocity`)."""
 
 from __future__ import annotations
 
@@ -218,7 +219,7 @@ def _solve_pde_neural(
         splines = assimilated_states(equations, samples, dom, pos, past, seen, options)
     else:
         splines = start_splines(samples, pos, past)
-    velocity = advection_velocity(equations, samples)
+    velocity = advection_velocity(equations, samples, domain=dom)
     if velocity is not None and isinstance(dom, Polygon):
         dom = InflowWalls(dom, velocity)
         how += f"; values held on the {len(dom.segments)} inflow walls only (advection)"
@@ -247,27 +248,57 @@ def _solve_pde_neural(
     return pred, info
 
 
-def advection_velocity(equations: Sequence[Any], samples: Samples) -> np.ndarray | None:
+def advection_velocity(
+    equations: Sequence[Any], samples: Samples, *, domain: Any = None
+) -> np.ndarray | None:
     """The constant velocity ``v`` of one equation of first order in space,
-    ``u_t = −v·∇u + f(t, x, u)`` (nothing else of ``u``'s derivatives); None otherwise."""
+    ``u_t = −v·∇u + f(t, x, u)`` (nothing else of ``u``'s derivatives), or of an
+    advection–diffusion whose advection dominates on the ``domain``: second derivatives with
+    constant coefficients ``D`` besides, and a Péclet number ``|v|·L / max|D|`` above 1 (``L``
+    the largest side of the domain's bounding box); None otherwise.  The neural solver then
+    holds values on the inflow walls only (:class:`~discover.solve.region.InflowWalls`).
+
+    >>> from discover.io import load
+    >>> from discover.datasets.regions import lshape_stations
+    >>> s = load(lshape_stations(n_stations=20, nt=5, seed=0), "u")
+    >>> eq = ["u_t = 0.1*u_x + 0.12*u_y + 0.02*u_xx + 0.02*u_yy"]
+    >>> from discover.solve import Box
+    >>> big, small = Box(x=(0.0, 5.5), y=(0.0, 5.5)), Box(x=(0.0, 0.1), y=(0.0, 0.1))
+    >>> advection_velocity(eq, s), advection_velocity(eq, s, domain=big).tolist()
+    (None, [-0.1, -0.12])
+    >>> print(advection_velocity(eq, s, domain=small))  # diffusion dominates
+    None
+    """
     if len(samples.fields) != 1:
         return None
     _, parsed = parse_equations(equations, samples.coords, samples.fields)
     rhs, f = parsed[0].rhs, samples.fields[0]
     v = []
     for c in samples.space:
-        grad = sp.Symbol(f"{f}_{c}")
-        coef = rhs.diff(grad)
+        coef = rhs.diff(sp.Symbol(f"{f}_{c}"))
         if not coef.is_number:
             return None
         v.append(-float(coef))
     rest = rhs.subs({sp.Symbol(f"{f}_{c}"): 0 for c in samples.space})
-    if any(
-        (d := parse_symbol(str(sym), samples.fields, samples.coords)) is not None and any(d.orders)
-        for sym in rest.free_symbols
-    ):
+    diffusion = [0.0]
+    for sym in rest.free_symbols:
+        d = parse_symbol(str(sym), samples.fields, samples.coords)
+        if d is None or not any(d.orders):
+            continue
+        coef = rest.diff(sym)
+        if domain is None or sum(d.orders) != 2 or not coef.is_number:
+            return None
+        diffusion.append(abs(float(coef)))
+    speed = float(np.linalg.norm(v))
+    if speed == 0 or (max(diffusion) > 0 and speed * _extent(domain) <= max(diffusion)):
         return None
-    return np.asarray(v) if np.any(np.asarray(v) != 0) else None
+    return np.asarray(v)
+
+
+def _extent(dom: Any) -> float:
+    """The largest side of a domain's bounding box."""
+    lo, hi = dom.bounds()
+    return float(np.max(np.asarray(hi) - np.asarray(lo)))
 
 
 def data_order(samples: Samples) -> np.ndarray:

@@ -102,7 +102,7 @@ def resolve_scattered(
             f"unknown start state '{start_state}'; valid: 'assimilate', 'spline'",
             parameter="start_state",
         )
-    velocity = advection_velocity(equations, samples)
+    velocity = advection_velocity(equations, samples, domain=dom)
     if velocity is not None and isinstance(dom, Polygon):
         dom = InflowWalls(dom, velocity)
         how += f"; values held on the {len(dom.segments)} inflow walls only (advection)"
