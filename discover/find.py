@@ -289,9 +289,8 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
     fit = fits[built.pick([f.cv for f in fits])]
     system = built.systems[fit.index]
     terms, uncertainty = _uncertainty(
-        fit, system, fld, library.names, settings, backward=built.backward,
-        simpler=getattr(library, "simpler", None),
-    )  # fmt: skip
+        fit, system, fld, library.names, settings, backward=built.backward
+    )
     if built.debias is not None and fit.index == 0:
         table = tables[0] if tables[0] is not None else (factors[0], None)
         terms = _debias(built.debias, fld, table, terms, library.names, uncertainty)
@@ -425,10 +424,7 @@ def _coefficient_fields(fld, system, form, terms, library, prepared):
 def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
     """The path of ``fld`` on variant ``k``, unstable models marked, and its pick."""
     system = built.systems[k]
-    options = dict(
-        regressor=settings.regressor, n_eff=system.n_eff[fld], backward=built.backward,
-        simpler=getattr(library, "simpler", None),
-    )  # fmt: skip
+    options = dict(regressor=settings.regressor, n_eff=system.n_eff[fld], backward=built.backward)
     if system.factors:
         path = sparsity_path_factors(system.factors[fld], library.names, **options)
     else:
@@ -458,14 +454,7 @@ def _warn_collinear(fld: str, groups: list[tuple[str, ...]]) -> None:
 
 
 def _uncertainty(
-    fit: VariantFit,
-    system: RegressionSystem,
-    fld: str,
-    names: list[str],
-    settings,
-    *,
-    backward,
-    simpler=None,
+    fit: VariantFit, system: RegressionSystem, fld: str, names: list[str], settings, *, backward
 ) -> tuple[list[TermEstimate], dict]:
     """Each kept term with its interval and inclusion probability, and how they came about.
 
@@ -488,7 +477,7 @@ def _uncertainty(
     n_bootstrap = settings.n_bootstrap
     if n_bootstrap and idx:
         idx, coef, se_b, inclusion, report = _bootstrap(
-            fit, system, fld, names, settings, backward=backward, simpler=simpler
+            fit, system, fld, names, settings, backward=backward
         )
     else:
         lo, hi = best.interval(CI_LEVEL).T if idx else (coef, coef)
@@ -513,9 +502,7 @@ def _uncertainty(
     return terms, report
 
 
-def _bootstrap(
-    fit: VariantFit, system: RegressionSystem, fld: str, names, settings, *, backward, simpler
-):
+def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, settings, *, backward):
     """The block bootstrap of the whole selection (:func:`discover.select.ensemble`): the
     kept terms (those below :data:`MIN_INCLUSION` dropped and the rest refitted), their
     coefficients, bootstrap standard errors and inclusion, and the report."""
@@ -531,7 +518,6 @@ def _bootstrap(
         n_eff=system.n_eff[fld],
         seed=settings.seed,
         backward=backward,
-        simpler=simpler,
     )
     if system.factors:  # chunked data: per-(block, fold) factors instead of rows
         ens = ensemble_factors(system.factors[fld], names, **options)

@@ -278,27 +278,6 @@ class Term:
                 total += 2
         return total
 
-    @property
-    def factors(self) -> tuple[dict[str, int], tuple[tuple[str, int], ...]] | None:
-        """The term as a product: the powers of the plain fields (``{"u": 2}``) and those
-        of the derivatives (``(("u_xx", 1),)``); ``u**2*u_xx`` gives both, ``1`` two empty
-        parts.  None for a term that is no such product (``sin(2*pi*t/24)``, ``exp(u)``)."""
-        plain: dict[str, int] = {}
-        derivs = []
-        for base, exp in self.expr.as_powers_dict().items():
-            if base.is_number:
-                continue
-            if not (isinstance(base, sp.Symbol) and exp.is_Integer and exp > 0):
-                return None
-            d = parse_symbol(base.name, self.fields, self.coords)
-            if d is None:
-                return None
-            if d.total_order:
-                derivs.append((base.name, int(exp)))
-            else:
-                plain[base.name] = int(exp)
-        return plain, tuple(sorted(derivs))
-
     def column(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
         """Evaluate the term on arrays of features (``{"u": …, "u_x": …}``, and the
         coordinates ``{"t": …}`` where the term uses them)."""
@@ -313,11 +292,6 @@ class Term:
 
     def __str__(self) -> str:
         return self.name
-
-
-def _divides(a: dict[str, int], b: dict[str, int]) -> bool:
-    """Is the monomial of powers ``a`` a factor of that of ``b``?"""
-    return all(b.get(f, 0) >= k for f, k in a.items())
 
 
 class Library:
@@ -461,30 +435,6 @@ class Library:
     @property
     def names(self) -> list[str]:
         return [t.name for t in self.terms]
-
-    @property
-    def simpler(self) -> dict[int, tuple[int, ...]]:
-        """Term index -> the indices of its simpler forms: the same derivatives times a
-        lower power of the fields, at least one factor left (``u*u_xx`` -> ``u_xx``;
-        ``u**2*u_x`` -> ``u*u_x``, ``u_x``; ``u**2`` -> ``u``; nothing -> ``1``).  The
-        selection may swap a term for one of these where the data cannot tell them apart
-        (:meth:`discover.select.SparsityPath.simplify`).
-
-        >>> lib = Library(("u",), ("t", "x"), max_order=1, degree=2)
-        >>> {lib.names[j]: [lib.names[k] for k in ks] for j, ks in lib.simpler.items()}
-        {'u*u_x': ['u_x'], 'u**2': ['u'], 'u**2*u_x': ['u_x', 'u*u_x']}
-        """
-        parts = [t.factors for t in self.terms]
-        out = {}
-        for j, pj in enumerate(parts):
-            ks = [
-                k for k, pk in enumerate(parts)
-                if k != j and pj is not None and pk is not None and pk[1] == pj[1]
-                and (pk[1] or pk[0]) and _divides(pk[0], pj[0]) and pk[0] != pj[0]
-            ]  # fmt: skip
-            if ks:
-                out[j] = tuple(ks)
-        return out
 
     def matrix(self, features: Mapping[str, np.ndarray]) -> np.ndarray:
         """The design matrix, one column a term."""

@@ -198,34 +198,8 @@ class SparsityPath:
         return pool or [c for c in self.candidates if c.n_terms > 0] or self.candidates
 
     def best(self, criterion: str = "1se") -> Candidate:
-        """The winner by ``criterion`` among the stable, non-empty candidates, then made
-        simpler where a near-equivalent model is (:meth:`simplify`)."""
-        return self.simplify(CRITERIA[criterion](self._pool(), self))
-
-    def simplify(self, pick: Candidate) -> Candidate:
-        """``pick`` with a term swapped for a simpler form of it (``settings["simpler"]``,
-        e.g. :attr:`discover.library.Library.simpler`: ``u*u_xx`` -> ``u_xx``) where the
-        two are nearly collinear beside the model's other terms (a partial cosine of at
-        least :data:`SWAP_COSINE` on the data, ``settings["gram"]``) and the swapped
-        model's held-out error is within one standard error of ``pick``'s: among models the
-        data cannot tell apart, the simpler one (on a narrow front ``u*u_xx`` stands in for
-        ``u_xx``).  Repeated while a swap is found; the swapped supports are on the path
-        (:func:`swapped_supports`)."""
-        simpler, R = self.settings.get("simpler"), self.settings.get("gram")
-        if not simpler or R is None:
-            return pick
-        pool = {c.support: c for c in self._pool()}
-        bound = pick.cv + pick.cv_se
-        out = pick
-        while True:
-            near = [
-                pool[s] for j, k, s in _swaps(out.support, simpler)
-                if s in pool and pool[s].cv <= bound
-                and partial_cosine(R, j, k, [i for i in out.support if i != j]) >= SWAP_COSINE
-            ]  # fmt: skip
-            if not near:
-                return out
-            out = min(near, key=lambda c: c.cv)
+        """The winner by ``criterion`` among the stable, non-empty candidates."""
+        return CRITERIA[criterion](self._pool(), self)
 
     def pareto_front(self) -> list[Candidate]:
         """The stable, non-empty models no sparser-or-equal model beats on held-out error,
@@ -530,7 +504,6 @@ def _candidates(
     columns: np.ndarray | None = None,
     backward: bool = False,
     fast: bool = False,
-    simpler: dict[int, tuple[int, ...]] | None = None,
 ) -> list[Candidate]:
     """Every distinct model of the path from per-fold triangular factors ``R[f]``.
 
@@ -539,9 +512,7 @@ def _candidates(
     ``columns`` (bool, optional) restricts the regressor to some library terms.
     ``backward`` adds the nested supports of backward elimination (:func:`backward_supports`).
     ``fast`` refits the candidates together (:func:`refit_many`), as the bootstrap's
-    resamples do; the reported path solves each on its own.  ``simpler`` (term -> its
-    simpler forms) adds each support with a term swapped for a near-equivalent simpler form
-    (:func:`swapped_supports`), for :meth:`SparsityPath.simplify`.
+    resamples do; the reported path solves each on its own.
     """
     path_fn = REGRESSORS[regressor]
     n_folds = R.shape[0]
@@ -565,10 +536,6 @@ def _candidates(
                 seen[sup] = float(thr)
         for support in backward_supports(Gn, bn, alpha, downdate=fast) if backward else ():
             sup = tuple(int(cols[i]) for i in support)
-            seen.setdefault(sup, float("inf"))
-    allowed = set(cols.tolist())
-    for sup in swapped_supports(list(seen), simpler or {}, gram=R_all):
-        if allowed.issuperset(sup):
             seen.setdefault(sup, float("inf"))
     sups = list(seen)
     if fast:
@@ -669,73 +636,6 @@ def _collinear_groups(lam, V, xs, zero, names, tol) -> list[tuple[str, ...]]:
     return out
 
 
-#: a term and a simpler form of it whose columns, beside the model's other terms, have a
-#: partial cosine above this on the data are near-equivalent (:meth:`SparsityPath.simplify`)
-SWAP_COSINE = 0.8
-
-
-def partial_cosine(R: np.ndarray, j: int, k: int, rest: Sequence[int]) -> float:
-    """``|cos|`` of the columns ``j`` and ``k`` after both are projected off the columns
-    ``rest``, from the triangular factor ``R`` of ``[X y]`` (:func:`triangular`): how well
-    ``k`` stands in for ``j`` in a model with ``rest``.
-
-    >>> x = np.linspace(0, 1, 50)
-    >>> R = triangular(np.stack([np.ones(50), x, x + np.sin(7 * x) / 4], 1), x)
-    >>> round(partial_cosine(R, 1, 2, []), 3), round(partial_cosine(R, 1, 2, [0]), 3)
-    (0.957, 0.819)
-    """
-    A = R[:, :-1]
-    a, b = A[:, j], A[:, k]
-    if len(rest):
-        Q = np.linalg.qr(A[:, list(rest)])[0]
-        a, b = a - Q @ (Q.T @ a), b - Q @ (Q.T @ b)
-    den = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return abs(float(a @ b)) / den if den > 0 else 0.0
-
-
-def _swaps(support: tuple[int, ...], simpler: dict[int, tuple[int, ...]]):
-    """``(j, k, swapped support)`` for each term ``j`` of ``support`` and each simpler form
-    ``k`` of it not in ``support``."""
-    for j in support:
-        for k in simpler.get(j, ()):
-            if k not in support:
-                yield j, k, tuple(sorted(set(support) - {j} | {k}))
-
-
-def swapped_supports(
-    supports: Sequence[tuple[int, ...]],
-    simpler: dict[int, tuple[int, ...]],
-    *,
-    gram: np.ndarray | None = None,
-    depth: int = 2,
-) -> list[tuple[int, ...]]:
-    """The supports reached from ``supports`` by swapping a term for a simpler form of it
-    (``simpler``: term -> its simpler forms), up to ``depth`` swaps in a row; with ``gram``
-    (the triangular factor of ``[X y]``) only the near-equivalent swaps, whose two columns
-    have a :func:`partial_cosine` of at least :data:`SWAP_COSINE` beside the support's
-    other terms.
-
-    >>> swapped_supports([(0, 2)], {2: (1,)})
-    [(0, 1)]
-    """
-    seen = set(supports)
-    out: list[tuple[int, ...]] = []
-    front = list(supports)
-    for _ in range(depth):
-        nxt = []
-        for sup in front:
-            for j, k, new in _swaps(sup, simpler):
-                rest = [i for i in sup if i != j]
-                if gram is not None and partial_cosine(gram, j, k, rest) < SWAP_COSINE:
-                    continue
-                if new not in seen:
-                    seen.add(new)
-                    out.append(new)
-                    nxt.append(new)
-        front = nxt
-    return out
-
-
 def backward_supports(
     Gn: np.ndarray, bn: np.ndarray, alpha: float, *, downdate: bool = False
 ) -> list[tuple[int, ...]]:
@@ -806,7 +706,6 @@ def sparsity_path(
     alpha: float = 1e-6,
     n_eff: float | None = None,
     backward: bool = False,
-    simpler: dict[int, tuple[int, ...]] | None = None,
 ) -> SparsityPath:
     """Run ``regressor`` over a path of thresholds and score every distinct model.
 
@@ -829,17 +728,13 @@ def sparsity_path(
         Effective number of independent residuals (AIC/BIC); default: the number of rows.
     backward : bool
         Also score the supports of backward elimination (:func:`backward_supports`).
-    simpler : dict, optional
-        Term index -> the indices of its simpler forms
-        (:attr:`discover.library.Library.simpler`): given, the pick may swap a term for a
-        near-equivalent simpler form (:meth:`SparsityPath.simplify`).
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     folds = np.asarray(folds)
     _check_path_args(X, y, folds, regressor)
     _, R, n = unit_stats(X, y, folds)
-    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, simpler)
+    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward)
 
 
 def sparsity_path_factors(
@@ -851,7 +746,6 @@ def sparsity_path_factors(
     alpha: float = 1e-6,
     n_eff: float | None = None,
     backward: bool = False,
-    simpler: dict[int, tuple[int, ...]] | None = None,
 ) -> SparsityPath:
     """:func:`sparsity_path` on per-(block, fold) factors (:class:`BlockFactors`).
 
@@ -868,10 +762,10 @@ def sparsity_path_factors(
     if factors.n_rows <= p:
         raise ValueError(f"{factors.n_rows} samples cannot determine {p} candidate terms")
     R, n = factors.fold_factors()
-    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, simpler)
+    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward)
 
 
-def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, simpler) -> SparsityPath:
+def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward) -> SparsityPath:
     """The path from per-fold factors ``R`` and row counts ``n``."""
     n_rows = int(n.sum())
     cands = _candidates(
@@ -883,7 +777,6 @@ def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, simpler)
         alpha=alpha,
         n_eff=float(n_rows) if n_eff is None else float(n_eff),
         backward=backward,
-        simpler=simpler,
     )
     return SparsityPath(
         candidates=cands,
@@ -891,12 +784,7 @@ def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, simpler)
         n_folds=int(R.shape[0]),
         n_samples=n_rows,
         regressor=regressor,
-        settings={
-            "n_thresholds": n_thresholds,
-            "alpha": alpha,
-            "simpler": simpler,
-            "gram": _combine(R) if simpler else None,
-        },
+        settings={"n_thresholds": n_thresholds, "alpha": alpha},
     )
 
 
@@ -1093,7 +981,6 @@ def ensemble(
     n_eff: float | None = None,
     seed: int = 0,
     backward: bool = False,
-    simpler: dict[int, tuple[int, ...]] | None = None,
 ) -> Ensemble:
     """Repeat the whole selection on block-bootstrap resamples of the rows.
 
@@ -1142,7 +1029,6 @@ def ensemble(
         n_eff=n_eff,
         seed=seed,
         backward=backward,
-        simpler=simpler,
         settings={"n_blocks": n_blocks},
     )
 
@@ -1162,7 +1048,6 @@ def ensemble_factors(
     n_eff: float | None = None,
     seed: int = 0,
     backward: bool = False,
-    simpler: dict[int, tuple[int, ...]] | None = None,
     settings: dict | None = None,
 ) -> Ensemble:
     """:func:`ensemble` on per-(block, fold) factors (:class:`BlockFactors`): the same
@@ -1197,12 +1082,8 @@ def ensemble_factors(
             columns=available[m] if n_keep < p else None,
             backward=backward,
             fast=True,
-            simpler=simpler,
         )
-        path = SparsityPath(
-            cands, tuple(names), units.n_folds, int(nf.sum()), regressor,
-            settings={"simpler": simpler, "gram": _combine(Rf) if simpler else None},
-        )  # fmt: skip
+        path = SparsityPath(cands, tuple(names), units.n_folds, int(nf.sum()), regressor)
         if stable is not None:
             path.mark_unstable({c.support for c in cands if not stable(c.support)})
         chosen = path.best(criterion)

@@ -61,16 +61,3 @@ def test_symbol_names_round_trip(orders):
     name = derivative_symbol("u", coords, orders)
     d = parse_symbol(name, ("u",), coords)
     assert d is not None and d.orders == tuple(orders)
-
-
-def test_simpler_forms_keep_the_derivatives_and_lower_the_fields_power():
-    lib = Library(("u", "v"), ("t", "x"), max_order=2, degree=2, extra=["u_x**2", "sin(u)"])
-    names = lib.names
-    simpler = {names[j]: {names[k] for k in ks} for j, ks in lib.simpler.items()}
-    assert simpler["u*u_xx"] == {"u_xx"} and simpler["u**2"] == {"u"}
-    assert simpler["u*v"] == {"u", "v"} and simpler["u**2*v_x"] == {"v_x", "u*v_x"}
-    assert simpler["u*u_xx*v"] == {"u_xx", "u*u_xx", "u_xx*v"}
-    for name in ("1", "u", "u_xx", "u_x**2", "sin(u)"):
-        assert name not in simpler  # nothing simpler: no factor left, or not such a product
-    assert lib.terms[names.index("u**2*v_x")].factors == ({"u": 2}, (("v_x", 1),))
-    assert lib.terms[names.index("sin(u)")].factors is None

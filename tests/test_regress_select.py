@@ -14,10 +14,7 @@ from discover.select import (
     collinear_terms,
     effective_size,
     ensemble,
-    partial_cosine,
     sparsity_path,
-    swapped_supports,
-    triangular,
 )
 
 
@@ -228,51 +225,3 @@ def test_lasso_thresholds_belong_to_their_supports(rng):
     by_size = sorted(path.candidates, key=lambda c: c.n_terms)
     thresholds = [c.threshold for c in by_size if c.n_terms > 0]
     assert thresholds == sorted(thresholds, reverse=True)  # sparser models need larger α
-
-
-def _near_pair(seed: int, n: int = 600):
-    """Columns a and b (b: a's "higher-degree form") with cosine about 0.97, and c apart."""
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=n)
-    b = a + 0.25 * rng.normal(size=n)
-    return np.stack([a, b, rng.normal(size=n)], 1), rng
-
-
-def test_parsimony_swap_prefers_the_simpler_form_among_near_equivalents():
-    X, rng = _near_pair(0)
-    y = 0.5 * X[:, 0] + 0.5 * X[:, 1] + 0.8 * X[:, 2] + 0.5 * rng.normal(size=len(X))
-    folds = np.arange(len(X)) % 5
-    plain = sparsity_path(X, y, ["a", "b", "c"], folds=folds)
-    assert plain.best().terms == ("b", "c")  # the data cannot tell a from b; b fits a bit better
-    swapped = sparsity_path(X, y, ["a", "b", "c"], folds=folds, simpler={1: (0,)})
-    best = swapped.best()
-    assert best.terms == ("a", "c")
-    assert best.cv <= plain.best().cv + plain.best().cv_se
-    # where the data do tell them apart, the better fit stays
-    yb = X[:, 1] + 0.8 * X[:, 2] + 0.05 * rng.normal(size=len(X))
-    path = sparsity_path(X, yb, ["a", "b", "c"], folds=folds, simpler={1: (0,)})
-    assert path.best().terms == ("b", "c")
-
-
-def test_bootstrap_inclusion_follows_the_swap():
-    X, rng = _near_pair(0)
-    y = 0.5 * X[:, 0] + 0.5 * X[:, 1] + 0.8 * X[:, 2] + 0.5 * rng.normal(size=len(X))
-    t, x = np.meshgrid(np.arange(30.0), np.arange(20.0), indexing="ij")
-    pts = np.stack([t.ravel(), x.ravel()], 1)
-    kw = dict(points=pts, folds=block_folds(pts), support=(0, 2), n_models=30)
-    plain = ensemble(X, y, "abc", **kw).inclusion
-    swapped = ensemble(X, y, "abc", simpler={1: (0,)}, **kw).inclusion
-    assert swapped[0] >= 0.9 and swapped[0] > plain[0] and swapped[1] < plain[1]
-
-
-def test_partial_cosine_and_swapped_supports():
-    rng = np.random.default_rng(3)
-    base = rng.normal(size=200)
-    a, b = base + 0.1 * rng.normal(size=200), base + 0.1 * rng.normal(size=200)
-    R = triangular(np.stack([base, a, b], 1), base)
-    assert partial_cosine(R, 1, 2, []) > 0.98  # a and b share base
-    assert partial_cosine(R, 1, 2, [0]) < 0.3  # beside base, they are unrelated noise
-    assert partial_cosine(R, 1, 1, [0]) == pytest.approx(1.0)
-    assert swapped_supports([(0, 2)], {2: (1,)}) == [(0, 1)]
-    assert swapped_supports([(1, 2)], {2: (1,)}) == []  # the simpler form is in already
-    assert sorted(swapped_supports([(2, 3)], {2: (1,), 3: (0,)})) == [(0, 1), (0, 2), (1, 3)]
