@@ -600,17 +600,20 @@ def refine_by_swaps(
     criterion: str = "1se",
     *,
     stable: Callable[[tuple[int, ...]], bool] | None = None,
-    rounds: int = 3,
+    rounds: int = 4,
 ) -> Candidate:
-    """The pick of ``criterion``, improved by swapping one term at a time.
+    """The pick of ``criterion``, improved by swapping or dropping one term at a time.
 
     Thresholding and backward elimination can miss a model that differs from the pick by a
-    single term (on λ–ω at 20% noise: ``u**2*v_yy`` kept for ``v_yy``, the true model absent
-    from the path though its held-out error is lower).  Each round takes, of every model
-    that swaps one kept term for one left out, the one with the least squared residual on
-    all rows (per-fold factors ``R``, :meth:`BlockFactors.fold_factors`); it joins the path
-    (scored by cross-validation, marked by ``stable``) and the criterion picks again.  Stops
-    when the pick does not change.
+    term or two (on λ–ω at 20% noise: ``u**2*v_yy`` kept for ``v_yy``, the true model absent
+    from the path though its held-out error is lower).  Each round adds to the path, for
+    every kept term, the pick without it and the pick with it swapped for the term left out
+    that leaves the least squared residual on all rows (per-fold factors ``R``,
+    :meth:`BlockFactors.fold_factors`), where that residual is below the pick's — and,
+    with the path's significance filter, each of those without its insignificant terms;
+    each is scored by cross-validation and marked by ``stable``, and the criterion picks
+    again.
+    Stops when the pick does not change.
 
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 4)); X[:, 3] = X[:, 0] + 0.3 * rng.normal(size=300)
@@ -629,30 +632,62 @@ def refine_by_swaps(
     R_train = [_combine(np.delete(R, f, axis=0)) for f in range(R.shape[0])]
     yy = np.sum(R[:, :, -1] ** 2, axis=1)
     seen = {c.support for c in path.candidates}
-    p = R.shape[1] - 1
     for _ in range(rounds):
-        cur = best.support
-        swaps = [tuple(sorted(set(cur) - {j} | {k})) for j in cur for k in range(p) if k not in cur]
-        if not swaps:
+        new = [s for s in _neighbours(R_all, best.support) if s not in seen]
+        if not new:
             break
-        res = refit_many(R_all, [*swaps, cur]) @ R_all[:, :-1].T - R_all[:, -1]
-        rss = np.sum(res**2, axis=1)
-        i = int(np.argmin(rss[:-1]))
-        if rss[i] >= rss[-1] or swaps[i] in seen:
-            break
-        sup = swaps[i]
-        seen.add(sup)
-        coefs, fold_coefs, errs = _refit_each(R, R_all, R_train, yy, [sup])
-        path.candidates.append(
-            Candidate(sup, tuple(path.names[j] for j in sup), coefs[0], fold_coefs[0], errs[0],
-                      threshold=float("inf"), n_eff=best.n_eff,
-                      stable=True if stable is None else bool(stable(sup)))
-        )  # fmt: skip
+        seen.update(new)
+        added = _scored(path, new, (R, R_all, R_train, yy), best.n_eff, stable)
+        if path.significance is not None:  # and each without its insignificant terms
+            q = path.significance_cut()
+            pruned = {tuple(j for j, t in zip(c.support, _t(c)) if t >= q) for c in added}
+            pruned = [s for s in pruned if s and s not in seen]
+            seen.update(pruned)
+            _scored(path, pruned, (R, R_all, R_train, yy), best.n_eff, stable)
         pick = path.best(criterion)
         if pick.support == best.support:
             break
         best = pick
     return best
+
+
+def _scored(path, supports, factors, n_eff, stable) -> list[Candidate]:
+    """``supports`` scored by cross-validation (``factors``: per-fold, all rows, without
+    each fold, held-out ``y·y``), marked by ``stable`` and added to ``path``."""
+    coefs, fold_coefs, errs = _refit_each(*factors, supports)
+    out = [
+        Candidate(sup, tuple(path.names[j] for j in sup), coefs[k], fold_coefs[k], errs[k],
+                  threshold=float("inf"), n_eff=n_eff,
+                  stable=True if stable is None else bool(stable(sup)))
+        for k, sup in enumerate(supports)
+    ]  # fmt: skip
+    path.candidates += out
+    return out
+
+
+def _t(c: Candidate) -> np.ndarray:
+    """|t| of each kept coefficient (block jackknife)."""
+    se = c.jackknife_se
+    return np.abs(c.coef[list(c.support)]) / np.where(se > 0, se, 1e-300)
+
+
+def _neighbours(R: np.ndarray, cur: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """``cur`` without each of its terms, and with each swapped for its best replacement
+    (least squared residual, when below ``cur``'s), from the factor ``R`` of all rows."""
+    p = R.shape[1] - 1
+    out = [tuple(j for j in cur if j != i) for i in cur] if len(cur) > 1 else []
+    rest = [k for k in range(p) if k not in cur]
+    if not rest:
+        return out
+    swaps = [tuple(sorted(set(cur) - {j} | {k})) for j in cur for k in rest]
+    res = refit_many(R, [*swaps, cur]) @ R[:, :-1].T - R[:, -1]
+    rss = np.sum(res**2, axis=1)
+    for i in range(len(cur)):
+        block = rss[i * len(rest) : (i + 1) * len(rest)]
+        k = int(np.argmin(block))
+        if block[k] < rss[-1]:
+            out.append(swaps[i * len(rest) + k])
+    return out
 
 
 def _refit_each(R, R_all, R_train, yy, sups):
