@@ -56,10 +56,12 @@ from .select import (
     collinear_terms,
     ensemble,
     ensemble_factors,
+    refine_by_swaps,
     refit,
     sparsity_path,
     sparsity_path_factors,
     triangular,
+    unit_stats,
 )
 from .settings import FindSettings
 
@@ -79,6 +81,9 @@ CI_LEVEL = 0.95
 LONG_RECORD = 8
 #: a term whose inclusion over the resamples is below this is dropped and the rest refitted
 MIN_INCLUSION = 0.5
+#: the weak form on the grid chooses among models whose every term passes a t-test at this
+#: family-wise level, Bonferroni over the library (:meth:`SparsityPath.significance_cut`)
+SIGNIFICANCE = 0.05
 
 
 def find(
@@ -454,7 +459,8 @@ def _coefficient_fields(fld, system, form, terms, library, prepared):
 def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
     """The path of ``fld`` on variant ``k``, unstable models marked, and its pick."""
     system = built.systems[k]
-    options = dict(regressor=settings.regressor, n_eff=system.n_eff[fld], backward=built.backward)
+    options = dict(regressor=settings.regressor, n_eff=system.n_eff[fld], backward=built.backward,
+                   significance=_significance(built))  # fmt: skip
     if system.factors:
         path = sparsity_path_factors(system.factors[fld], library.names, **options)
     else:
@@ -462,9 +468,25 @@ def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
         path = sparsity_path(X, y, library.names, folds=system.folds, **options)
     stable = _stability_check(factors, k)
     path.mark_unstable({c.support for c in path.candidates if not stable(c.support)})
-    best = path.best(settings.select)
+    if built.backward:  # the weak form on the grid: single-term swaps of the pick
+        R = system.factors[fld].fold_factors()[0] if system.factors else _fold_factors(system, fld)
+        best = refine_by_swaps(path, R, settings.select, stable=stable)
+    else:
+        best = path.best(settings.select)
     logger.info("%s %s: %s (cv %.3g)", fld, system.variant, best.terms, best.cv)
     return VariantFit(k, path, best, stable, factors)
+
+
+def _significance(built: RegressionSystems) -> float | None:
+    """The significance filter's level: the weak form on the grid's (its libraries are
+    large and its noise heavy), none elsewhere."""
+    return SIGNIFICANCE if built.backward else None
+
+
+def _fold_factors(system: RegressionSystem, fld: str) -> np.ndarray:
+    """Per-fold triangular factors of a system held as rows."""
+    X, y = system.tables[fld]
+    return unit_stats(X, y, system.folds)[1]
 
 
 def _warn_collinear(fld: str, groups: list[tuple[str, ...]]) -> None:
@@ -548,6 +570,7 @@ def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, setti
         n_eff=system.n_eff[fld],
         seed=settings.seed,
         backward=backward,
+        significance=SIGNIFICANCE if backward else None,
     )
     if system.factors:  # chunked data: per-(block, fold) factors instead of rows
         ens = ensemble_factors(system.factors[fld], names, **options)

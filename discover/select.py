@@ -69,6 +69,7 @@ __all__ = [
     "effective_size",
     "ensemble",
     "ensemble_factors",
+    "refine_by_swaps",
     "refit",
     "sparsity_path",
     "sparsity_path_factors",
@@ -153,17 +154,27 @@ class Candidate:
             self.n_terms * math.log(max(self.n_eff, 2.0))
         )
 
+    @property
+    def jackknife_se(self) -> np.ndarray:
+        """Block-jackknife standard errors of the kept coefficients (over the folds)."""
+        k = self.fold_coef.shape[0]
+        fc = self.fold_coef[:, list(self.support)]
+        return np.sqrt((k - 1) / k * np.sum((fc - fc.mean(axis=0)) ** 2, axis=0))
+
     def interval(self, level: float = 0.95) -> np.ndarray:
         """Block-jackknife ``level`` intervals of the kept coefficients, shape (n_terms, 2)."""
         from scipy.stats import t as student
 
         k = self.fold_coef.shape[0]
-        idx = list(self.support)
-        fc = self.fold_coef[:, idx]
-        se = np.sqrt((k - 1) / k * np.sum((fc - fc.mean(axis=0)) ** 2, axis=0))
         q = student.ppf(0.5 + level / 2, df=max(k - 1, 1))
-        c = self.coef[idx]
+        c, se = self.coef[list(self.support)], self.jackknife_se
         return np.stack([c - q * se, c + q * se], axis=1)
+
+    def significant(self, q: float) -> bool:
+        """Whether every kept coefficient is at least ``q`` block-jackknife standard errors
+        from zero."""
+        c = np.abs(self.coef[list(self.support)])
+        return bool(np.all(c >= q * self.jackknife_se))
 
     def as_dict(self) -> dict:
         return {
@@ -190,12 +201,34 @@ class SparsityPath:
     n_samples: int
     regressor: str
     settings: dict = field(default_factory=dict)
+    #: family-wise level of the significance filter (:meth:`_pool`); None: no filter
+    significance: float | None = None
 
     def _pool(self) -> list[Candidate]:
         """The candidates criteria choose from: the stable, non-empty ones (the non-empty
-        ones if none is stable; all if every one is empty)."""
+        ones if none is stable; all if every one is empty).  With :attr:`significance`
+        ``α``, only those whose every term passes a Bonferroni t-test over the library
+        (:meth:`significance_cut`) — unless none does."""
         pool = [c for c in self.candidates if c.n_terms > 0 and c.stable]
-        return pool or [c for c in self.candidates if c.n_terms > 0] or self.candidates
+        pool = pool or [c for c in self.candidates if c.n_terms > 0] or self.candidates
+        if self.significance is None or self.n_folds < 2:
+            return pool
+        q = self.significance_cut()
+        return [c for c in pool if c.significant(q)] or pool
+
+    def significance_cut(self) -> float:
+        """The |t| a kept term needs (:attr:`significance` ``α`` given): the Student-t
+        quantile ``1 − α/(2p)`` with ``n_folds − 1`` degrees of freedom, ``p`` the library's
+        size — Bonferroni over the candidates, since the selection looked at all of them.
+
+        Measured on λ–ω at 20% noise (110 candidates per field, 5 folds: a cut of 10.6):
+        the spurious terms that the one-standard-error rule kept had |t| of 6–9, the true
+        terms 25 and more.
+        """
+        from scipy.stats import t as student
+
+        alpha = self.significance if self.significance is not None else 0.05
+        return float(student.ppf(1 - alpha / (2 * len(self.names)), df=self.n_folds - 1))
 
     def best(self, criterion: str = "1se") -> Candidate:
         """The winner by ``criterion`` among the stable, non-empty candidates."""
@@ -561,6 +594,102 @@ def _candidates(
     ]
 
 
+def refine_by_swaps(
+    path: SparsityPath,
+    R: np.ndarray,
+    criterion: str = "1se",
+    *,
+    stable: Callable[[tuple[int, ...]], bool] | None = None,
+    rounds: int = 4,
+) -> Candidate:
+    """The pick of ``criterion``, improved by swapping or dropping one term at a time.
+
+    Thresholding and backward elimination can miss a model that differs from the pick by a
+    term or two (on λ–ω at 20% noise: ``u**2*v_yy`` kept for ``v_yy``, the true model absent
+    from the path though its held-out error is lower).  Each round adds to the path, for
+    every kept term, the pick without it and the pick with it swapped for the term left out
+    that leaves the least squared residual on all rows (per-fold factors ``R``,
+    :meth:`BlockFactors.fold_factors`), where that residual is below the pick's — and,
+    with the path's significance filter, each of those without its insignificant terms;
+    each is scored by cross-validation and marked by ``stable``, and the criterion picks
+    again.
+    Stops when the pick does not change.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4)); X[:, 3] = X[:, 0] + 0.3 * rng.normal(size=300)
+    >>> y = X[:, 0] + X[:, 1] + 0.1 * rng.normal(size=300)
+    >>> _, R, _ = unit_stats(X, y, np.arange(300) % 5)
+    >>> path = SparsityPath([], ("a", "b", "c", "d"), 5, 300, "stlsq")
+    >>> path.candidates = _candidates(R, np.full(5, 60.0), path.names, regressor="stlsq",
+    ...     n_thresholds=5, alpha=1e-6, n_eff=300.0, columns=np.array([0, 1, 0, 1], bool))
+    >>> path.best().terms  # a path that never offered a: d stands in for it
+    ('b', 'd')
+    >>> refine_by_swaps(path, R).terms
+    ('a', 'b')
+    """
+    best = path.best(criterion)
+    R_all = _combine(R)
+    R_train = [_combine(np.delete(R, f, axis=0)) for f in range(R.shape[0])]
+    yy = np.sum(R[:, :, -1] ** 2, axis=1)
+    seen = {c.support for c in path.candidates}
+    for _ in range(rounds):
+        new = [s for s in _neighbours(R_all, best.support) if s not in seen]
+        if not new:
+            break
+        seen.update(new)
+        added = _scored(path, new, (R, R_all, R_train, yy), best.n_eff, stable)
+        if path.significance is not None:  # and each without its insignificant terms
+            q = path.significance_cut()
+            pruned = {tuple(j for j, t in zip(c.support, _t(c)) if t >= q) for c in added}
+            pruned = [s for s in pruned if s and s not in seen]
+            seen.update(pruned)
+            _scored(path, pruned, (R, R_all, R_train, yy), best.n_eff, stable)
+        pick = path.best(criterion)
+        if pick.support == best.support:
+            break
+        best = pick
+    return best
+
+
+def _scored(path, supports, factors, n_eff, stable) -> list[Candidate]:
+    """``supports`` scored by cross-validation (``factors``: per-fold, all rows, without
+    each fold, held-out ``y·y``), marked by ``stable`` and added to ``path``."""
+    coefs, fold_coefs, errs = _refit_each(*factors, supports)
+    out = [
+        Candidate(sup, tuple(path.names[j] for j in sup), coefs[k], fold_coefs[k], errs[k],
+                  threshold=float("inf"), n_eff=n_eff,
+                  stable=True if stable is None else bool(stable(sup)))
+        for k, sup in enumerate(supports)
+    ]  # fmt: skip
+    path.candidates += out
+    return out
+
+
+def _t(c: Candidate) -> np.ndarray:
+    """|t| of each kept coefficient (block jackknife)."""
+    se = c.jackknife_se
+    return np.abs(c.coef[list(c.support)]) / np.where(se > 0, se, 1e-300)
+
+
+def _neighbours(R: np.ndarray, cur: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """``cur`` without each of its terms, and with each swapped for its best replacement
+    (least squared residual, when below ``cur``'s), from the factor ``R`` of all rows."""
+    p = R.shape[1] - 1
+    out = [tuple(j for j in cur if j != i) for i in cur] if len(cur) > 1 else []
+    rest = [k for k in range(p) if k not in cur]
+    if not rest:
+        return out
+    swaps = [tuple(sorted(set(cur) - {j} | {k})) for j in cur for k in rest]
+    res = refit_many(R, [*swaps, cur]) @ R[:, :-1].T - R[:, -1]
+    rss = np.sum(res**2, axis=1)
+    for i in range(len(cur)):
+        block = rss[i * len(rest) : (i + 1) * len(rest)]
+        k = int(np.argmin(block))
+        if block[k] < rss[-1]:
+            out.append(swaps[i * len(rest) + k])
+    return out
+
+
 def _refit_each(R, R_all, R_train, yy, sups):
     """The candidates' coefficients on all data and without each fold, and their held-out
     errors, one least-squares solve at a time (the reported path's exact arithmetic)."""
@@ -706,6 +835,7 @@ def sparsity_path(
     alpha: float = 1e-6,
     n_eff: float | None = None,
     backward: bool = False,
+    significance: float | None = None,
 ) -> SparsityPath:
     """Run ``regressor`` over a path of thresholds and score every distinct model.
 
@@ -728,13 +858,16 @@ def sparsity_path(
         Effective number of independent residuals (AIC/BIC); default: the number of rows.
     backward : bool
         Also score the supports of backward elimination (:func:`backward_supports`).
+    significance : float, optional
+        Criteria choose only among models whose every term is significant at this
+        family-wise level (:meth:`SparsityPath.significance_cut`); None: no such filter.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     folds = np.asarray(folds)
     _check_path_args(X, y, folds, regressor)
     _, R, n = unit_stats(X, y, folds)
-    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward)
+    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, significance)
 
 
 def sparsity_path_factors(
@@ -746,6 +879,7 @@ def sparsity_path_factors(
     alpha: float = 1e-6,
     n_eff: float | None = None,
     backward: bool = False,
+    significance: float | None = None,
 ) -> SparsityPath:
     """:func:`sparsity_path` on per-(block, fold) factors (:class:`BlockFactors`).
 
@@ -762,10 +896,10 @@ def sparsity_path_factors(
     if factors.n_rows <= p:
         raise ValueError(f"{factors.n_rows} samples cannot determine {p} candidate terms")
     R, n = factors.fold_factors()
-    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward)
+    return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, significance)
 
 
-def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward) -> SparsityPath:
+def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, significance=None):
     """The path from per-fold factors ``R`` and row counts ``n``."""
     n_rows = int(n.sum())
     cands = _candidates(
@@ -785,6 +919,7 @@ def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward) -> Spars
         n_samples=n_rows,
         regressor=regressor,
         settings={"n_thresholds": n_thresholds, "alpha": alpha},
+        significance=significance,
     )
 
 
@@ -981,6 +1116,7 @@ def ensemble(
     n_eff: float | None = None,
     seed: int = 0,
     backward: bool = False,
+    significance: float | None = None,
 ) -> Ensemble:
     """Repeat the whole selection on block-bootstrap resamples of the rows.
 
@@ -1029,6 +1165,7 @@ def ensemble(
         n_eff=n_eff,
         seed=seed,
         backward=backward,
+        significance=significance,
         settings={"n_blocks": n_blocks},
     )
 
@@ -1048,6 +1185,7 @@ def ensemble_factors(
     n_eff: float | None = None,
     seed: int = 0,
     backward: bool = False,
+    significance: float | None = None,
     settings: dict | None = None,
 ) -> Ensemble:
     """:func:`ensemble` on per-(block, fold) factors (:class:`BlockFactors`): the same
@@ -1083,7 +1221,9 @@ def ensemble_factors(
             backward=backward,
             fast=True,
         )
-        path = SparsityPath(cands, tuple(names), units.n_folds, int(nf.sum()), regressor)
+        path = SparsityPath(
+            cands, tuple(names), units.n_folds, int(nf.sum()), regressor, significance=significance
+        )
         if stable is not None:
             path.mark_unstable({c.support for c in cands if not stable(c.support)})
         chosen = path.best(criterion)

@@ -225,3 +225,51 @@ def test_lasso_thresholds_belong_to_their_supports(rng):
     by_size = sorted(path.candidates, key=lambda c: c.n_terms)
     thresholds = [c.threshold for c in by_size if c.n_terms > 0]
     assert thresholds == sorted(thresholds, reverse=True)  # sparser models need larger α
+
+
+def _candidate(support, coef, fold_coef, error):
+    from discover.select import Candidate
+
+    return Candidate(
+        tuple(support), tuple(f"t{j}" for j in support), np.asarray(coef, float),
+        np.asarray(fold_coef, float), np.full(5, error), 0.0, 100.0,
+    )  # fmt: skip
+
+
+def test_significance_filter_needs_every_term_beyond_the_bonferroni_cut():
+    """A second term that lowers the held-out error but moves across the folds by about its
+    own size is chosen without the filter, not with it; the cut is the Student-t quantile
+    1 − α/(2p) with n_folds − 1 degrees of freedom (110 candidates, 5 folds: 10.56)."""
+    from discover.select import SparsityPath
+
+    steady = np.add([[1.0, 0.0]] * 5, [[0.01, 0], [-0.01, 0], [0.005, 0], [0, 0], [-0.005, 0]])
+    one = _candidate([0], [1.0, 0.0], steady, 0.10)
+    wobbly = np.add(steady, [[0, 0.05], [0, -0.04], [0, 0.06], [0, -0.05], [0, 0.0]])
+    two = _candidate([0, 1], [1.0, 0.05], wobbly, 0.05)
+    names = tuple(f"t{j}" for j in range(110))
+    plain = SparsityPath([one, two], names, 5, 500, "stlsq")
+    filtered = SparsityPath([one, two], names, 5, 500, "stlsq", significance=0.05)
+    assert plain.best().support == (0, 1) and filtered.best().support == (0,)
+    assert filtered.significance_cut() == pytest.approx(10.56, abs=0.01)
+    assert one.significant(10.56) and not two.significant(10.56)
+    only = SparsityPath([two], names, 5, 500, "stlsq", significance=0.05)
+    assert only.best().support == (0, 1)  # none passes: the filter steps aside
+
+
+def test_swaps_find_the_model_the_path_missed_unless_it_is_unstable(rng):
+    from discover.select import SparsityPath, _candidates, refine_by_swaps, unit_stats
+
+    X = rng.normal(size=(400, 5))
+    X[:, 4] = X[:, 1] + 0.3 * rng.normal(size=400)
+    y = X[:, 0] + X[:, 1] + 0.05 * rng.normal(size=400)
+    _, R, n = unit_stats(X, y, np.arange(400) % 5)
+    names = ("a", "b", "c", "d", "e")
+
+    def path():
+        cands = _candidates(R, n, names, regressor="stlsq", n_thresholds=10, alpha=1e-6,
+                            n_eff=400.0, columns=np.array([1, 0, 1, 1, 1], bool))  # fmt: skip
+        return SparsityPath(cands, names, 5, 400, "stlsq")
+
+    assert path().best().terms == ("a", "e")  # b never offered: e stands in
+    assert refine_by_swaps(path(), R).terms == ("a", "b")
+    assert refine_by_swaps(path(), R, stable=lambda s: s != (0, 1)).terms == ("a", "e")
