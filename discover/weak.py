@@ -49,6 +49,7 @@ __all__ = [
     "half_widths",
     "inner_box",
     "inside_hull",
+    "product_rule",
     "weak_parts",
     "weak_systems",
 ]
@@ -341,25 +342,29 @@ def weak_systems(
 
 
 def _modulator(boxes: WeakBoxes, values, parts, flat: dict[str, np.ndarray]):
-    """``modulate(j, basis)`` of one box size (:mod:`discover.fields`): the columns
-    ``∫ψ φ_k ∂^β g = (-1)^|β| Σ_γ C(β, γ) ∫ ∂^{β-γ}ψ · ∂^γ φ_k · g`` of term
-    ``j = ∂^β g`` times each basis function ``φ_k`` (``basis(coords, deriv)``), by the
-    product rule on the test function, as on the grid (:mod:`discover.weakgrid`)."""
-    names = list(flat)
+    """``modulate(j, basis)`` of one box size (:mod:`discover.fields`): term ``j``'s
+    columns with each basis function of a coefficient field (:func:`product_rule`)."""
 
     def modulate(j: int, basis) -> np.ndarray:
-        (_, beta), v = parts[j], values[j]
-        out = None
-        for gamma in itertools.product(*[range(b + 1) for b in beta]):
-            phi = basis(flat, dict(zip(names, gamma)))
-            if not np.any(phi):
-                continue
-            w = float(np.prod([math.comb(b, c) for b, c in zip(beta, gamma)]))
-            rest = tuple(b - c for b, c in zip(beta, gamma))
-            cols = np.column_stack(
-                [boxes.integrate(phi[:, k].reshape(v.shape) * v, rest) for k in range(phi.shape[1])]
-            )
-            out = w * cols if out is None else out + w * cols
-        return (-1) ** sum(beta) * out
+        return product_rule(parts[j][1], values[j], basis, flat, boxes.integrate)
 
     return modulate
+
+
+def product_rule(beta, v: np.ndarray, basis, flat: dict[str, np.ndarray], integral):
+    """The columns ``∫ψ φ_k ∂^β g = (-1)^|β| Σ_γ C(β, γ) ∫ ∂^{β-γ}ψ · ∂^γ φ_k · g`` of a
+    term ``∂^β g`` (``g``'s values ``v`` on the grid ``flat``) times each basis function
+    ``φ_k`` (``basis(coords, deriv)``): the field's derivatives land on the test function,
+    ``integral(values, orders)`` being ``∫ ∂^orders ψ · values`` over every box."""
+    out = None
+    for gamma in itertools.product(*[range(b + 1) for b in beta]):
+        phi = basis(flat, dict(zip(flat, gamma)))
+        if not np.any(phi):
+            continue
+        w = float(np.prod([math.comb(b, c) for b, c in zip(beta, gamma)]))
+        rest = tuple(b - c for b, c in zip(beta, gamma))
+        cols = np.column_stack(
+            [integral(phi[:, k].reshape(v.shape) * v, rest) for k in range(phi.shape[1])]
+        )
+        out = w * cols if out is None else out + w * cols
+    return (-1) ** sum(beta) * out

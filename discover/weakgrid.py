@@ -54,9 +54,7 @@ True
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -67,7 +65,7 @@ from scipy.signal import fftconvolve
 from .differentiate import is_uniform
 from .errors import DataError
 from .library import Library, parse_symbol
-from .weak import weak_parts
+from .weak import product_rule, weak_parts
 
 __all__ = [
     "Mollified",
@@ -600,23 +598,11 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
             return nxx, nxy
 
     def modulate(j: int, basis) -> np.ndarray:
-        """Columns ``∫ψ φ_k ∂^β g = (-1)^|β| Σ_γ C(β, γ) ∫ ∂^{β-γ}ψ · ∂^γ φ_k g`` of term
-        ``j = ∂^β g`` times each basis function ``φ_k`` (``basis(coords, deriv)``)."""
+        """Term ``j``'s columns with each basis function of a coefficient field."""
         g, beta = parts[j]
         v = _values(g, library, data, deriv, sigma, mesh)
         flat = {c: m.ravel() for c, m in mesh.items()}
-        out = None
-        for gamma in itertools.product(*[range(b + 1) for b in beta]):
-            phi = basis(flat, dict(zip(mesh, gamma)))
-            if not np.any(phi):
-                continue
-            w = float(np.prod([math.comb(b, c) for b, c in zip(beta, gamma)]))
-            rest = tuple(b - c for b, c in zip(beta, gamma))
-            cols = np.column_stack(
-                [integral(phi[:, k].reshape(v.shape) * v, rest) for k in range(phi.shape[1])]
-            )
-            out = w * cols if out is None else out + w * cols
-        return (-1) ** sum(beta) * out
+        return product_rule(beta, v, basis, flat, integral)
 
     return systems, cen, float(max(2.0, keep.sum() * overlap)), ng, modulate
 
