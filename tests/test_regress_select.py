@@ -256,6 +256,21 @@ def test_significance_filter_needs_every_term_beyond_the_bonferroni_cut():
     assert only.best().support == (0, 1)  # none passes: the filter steps aside
 
 
+def test_a_one_term_model_is_exempt_from_the_significance_filter():
+    """A single term that misses the cut stays a candidate (the empty model is none): a
+    weaker rival that passes does not win by default (the shock's u*u_x against u**2*u_x)."""
+    from discover.select import SparsityPath
+
+    loose = np.add([[1.0, 0.0]] * 5, [[0.3, 0], [-0.3, 0], [0.2, 0], [0, 0], [-0.2, 0]])
+    good = _candidate([0], [1.0, 0.0], loose, 0.05)
+    tight = np.add([[0.0, 1.0]] * 5, [[0, 0.01], [0, -0.01], [0, 0.005], [0, 0], [0, -0.005]])
+    rival = _candidate([1], [0.0, 1.0], tight, 0.20)
+    names = tuple(f"t{j}" for j in range(110))
+    path = SparsityPath([good, rival], names, 5, 500, "stlsq", significance=0.05)
+    assert not good.significant(path.significance_cut()) and rival.significant(10.0)
+    assert path.best().support == (0,)
+
+
 def test_swaps_find_the_model_the_path_missed_unless_it_is_unstable(rng):
     from discover.select import SparsityPath, _candidates, refine_by_swaps, unit_stats
 
