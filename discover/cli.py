@@ -309,8 +309,9 @@ def find(
         str,
         typer.Option(
             help="Coefficient fields: 'auto' tests each kept term for a coefficient that "
-            "varies in space (cubic splines; or 'spline', 'legendre'), written beside --json "
-            "as NAME.fields.nc; 'none' keeps constants."
+            "varies in space, or in time on a long gridded record (cubic splines; or "
+            "'spline', 'legendre'), written beside --json as NAME.fields.nc; 'none' keeps "
+            "constants."
         ),
     ] = "none",
 ) -> None:

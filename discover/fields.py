@@ -1,4 +1,5 @@
-"""Coefficient fields: a term whose coefficient varies in space.
+"""Coefficient fields: a term whose coefficient varies in space (or, on long records, in
+time: :func:`choose_fields`'s ``time``).
 
 The stage of :func:`discover.find` after the structure is chosen with constant coefficients
 (``fields="auto"``).  Each kept term's coefficient is refitted as a *field* — cubic splines

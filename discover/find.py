@@ -204,12 +204,14 @@ def find(
         local threads.
     progress : bool
         A progress bar over chunks.
-    fields : {"none", "auto"}
+    fields : {"none", "auto", "spline", "legendre"}
         ``auto``: after the terms are chosen, test each kept term's coefficient for a
-        variation in space (:mod:`discover.fields`: a Legendre series of the spatial
-        coordinates, kept where the held-out error drops by more than its standard error);
-        the equation then prints the field by name (``D(x)*u_xx``).  For the strong form
-        and the weak form on grids; ``none`` (the default) keeps constant coefficients.
+        variation in space (:mod:`discover.fields`: cubic splines of the spatial
+        coordinates, kept where the held-out error drops by more than its standard error)
+        and, on a long record of a grid's own estimators, in time (folds of time slabs, two
+        standard errors); the equation then prints the field by name (``D(x)*u_xx``,
+        ``D(t)*u_xx``).  For the strong form and both weak forms (grids, stations,
+        scattered points); ``none`` (the default) keeps constant coefficients.
 
     Returns
     -------
