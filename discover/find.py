@@ -572,7 +572,6 @@ def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, setti
         n_eff=system.n_eff[fld],
         seed=settings.seed,
         backward=backward,
-        significance=SIGNIFICANCE if backward else None,
     )
     if system.factors:  # chunked data: per-(block, fold) factors instead of rows
         ens = ensemble_factors(system.factors[fld], names, **options)
