@@ -61,7 +61,6 @@ from .select import (
     sparsity_path,
     sparsity_path_factors,
     triangular,
-    unit_stats,
 )
 from .settings import FindSettings
 
@@ -348,16 +347,17 @@ def _choose(fld, system, library, idx, prepared):
         skipped = {"skipped": "the rows do not extend in every spatial coordinate"}
         return FieldChoice({}, {j: 0.0 for j in idx}, skipped)
     mode = prepared.settings.fields
-    time, time_size = (None, None)
+    time, time_size, time_folds = None, None, None
     if prepared.settings.method != "neural":  # the interpolant's bias drifts in time
         time, time_size = _long_record(system, samples)
+    if time:
+        time_folds = time_slab_folds(system.points[:, 0], n_folds=int(system.folds.max()) + 1)
     return choose_fields(
         X, y, system.folds, idx, library.names, modulate, extent,
         fields=library.fields, coords=library.coords, seed=prepared.settings.seed,
         basis="spline" if mode == "auto" else mode,
         max_size=_resolvable(system, samples, extent),
-        time=time, max_time_size=time_size,
-        time_folds=time_slab_folds(system.points[:, 0], n_folds=int(system.folds.max()) + 1),
+        time=time, max_time_size=time_size, time_folds=time_folds,
     )  # fmt: skip
 
 
@@ -471,8 +471,7 @@ def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
     stable = _stability_check(factors, k)
     path.mark_unstable({c.support for c in path.candidates if not stable(c.support)})
     if built.backward:  # the weak form on the grid: single-term swaps of the pick
-        R = system.factors[fld].fold_factors()[0] if system.factors else _fold_factors(system, fld)
-        best = refine_by_swaps(path, R, settings.select, stable=stable)
+        best = refine_by_swaps(path, path.fold_factors, settings.select, stable=stable)
     else:
         best = path.best(settings.select)
     logger.info("%s %s: %s (cv %.3g)", fld, system.variant, best.terms, best.cv)
@@ -483,12 +482,6 @@ def _significance(built: RegressionSystems) -> float | None:
     """The significance filter's level: the weak form on the grid's (its libraries are
     large and its noise heavy), none elsewhere."""
     return SIGNIFICANCE if built.backward else None
-
-
-def _fold_factors(system: RegressionSystem, fld: str) -> np.ndarray:
-    """Per-fold triangular factors of a system held as rows."""
-    X, y = system.tables[fld]
-    return unit_stats(X, y, system.folds)[1]
 
 
 def _warn_collinear(fld: str, groups: list[tuple[str, ...]]) -> None:

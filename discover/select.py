@@ -170,11 +170,17 @@ class Candidate:
         c, se = self.coef[list(self.support)], self.jackknife_se
         return np.stack([c - q * se, c + q * se], axis=1)
 
+    @property
+    def t_values(self) -> np.ndarray:
+        """|coefficient| / block-jackknife standard error of each kept term (infinite where
+        the folds agree exactly)."""
+        c, se = np.abs(self.coef[list(self.support)]), self.jackknife_se
+        return np.divide(c, se, out=np.full_like(c, np.inf), where=se > 0)
+
     def significant(self, q: float) -> bool:
         """Whether every kept coefficient is at least ``q`` block-jackknife standard errors
         from zero."""
-        c = np.abs(self.coef[list(self.support)])
-        return bool(np.all(c >= q * self.jackknife_se))
+        return bool(np.all(self.t_values >= q))
 
     def as_dict(self) -> dict:
         return {
@@ -203,6 +209,9 @@ class SparsityPath:
     settings: dict = field(default_factory=dict)
     #: family-wise level of the significance filter (:meth:`_pool`); None: no filter
     significance: float | None = None
+    #: the per-fold triangular factors the path was scored on (:func:`refine_by_swaps`
+    #: scores more models on them); None for paths built from candidates alone
+    fold_factors: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def _pool(self) -> list[Candidate]:
         """The candidates criteria choose from: the stable, non-empty ones (the non-empty
@@ -643,7 +652,7 @@ def refine_by_swaps(
         added = _scored(path, new, (R, R_all, R_train, yy), best.n_eff, stable)
         if path.significance is not None:  # and each without its insignificant terms
             q = path.significance_cut()
-            pruned = {tuple(j for j, t in zip(c.support, _t(c)) if t >= q) for c in added}
+            pruned = {tuple(j for j, t in zip(c.support, c.t_values) if t >= q) for c in added}
             pruned = [s for s in pruned if s and s not in seen]
             seen.update(pruned)
             _scored(path, pruned, (R, R_all, R_train, yy), best.n_eff, stable)
@@ -666,12 +675,6 @@ def _scored(path, supports, factors, n_eff, stable) -> list[Candidate]:
     ]  # fmt: skip
     path.candidates += out
     return out
-
-
-def _t(c: Candidate) -> np.ndarray:
-    """|t| of each kept coefficient (block jackknife)."""
-    se = c.jackknife_se
-    return np.abs(c.coef[list(c.support)]) / np.where(se > 0, se, 1e-300)
 
 
 def _neighbours(R: np.ndarray, cur: tuple[int, ...]) -> list[tuple[int, ...]]:
@@ -923,6 +926,7 @@ def _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, signific
         regressor=regressor,
         settings={"n_thresholds": n_thresholds, "alpha": alpha},
         significance=significance,
+        fold_factors=R,
     )
 
 
