@@ -141,6 +141,15 @@ def discover_weak(ds: xr.Dataset, max_order: int, degree: int = 2) -> dict[str, 
     return {"found": _found(res), "note": _note(res) if res.complex_equations else ""}
 
 
+def discover_weak_gls(ds: xr.Dataset, max_order: int, degree: int = 2) -> dict[str, Any]:
+    """``discover.find(..., method="weak-gls")``: the weak form with the chosen model refitted
+    by generalized least squares (:mod:`discover.weakgls`)."""
+    import discover
+
+    res = discover.find(ds, _fields(ds), max_order=max_order, method="weak-gls", degree=degree)
+    return {"found": _found(res), "note": _note(res) if res.complex_equations else ""}
+
+
 # ----------------------------------------------------------------------------- pysindy
 def _pysindy_name(name: str, coords: list[str], fields: dict[str, str] | None = None) -> str:
     """pysindy's feature name (``uu_1``, ``u^2u_11``, ``u_12``; with several fields
@@ -262,6 +271,7 @@ METHODS: dict[str, tuple[str, Callable[..., dict], bool, bool]] = {
     "discover": ("discover find (default)", discover_default, False, False),
     "discover_fd": ("discover find --method fd", discover_fd, False, True),
     "discover_weak": ("discover find --method weak", discover_weak, False, True),
+    "discover_weak_gls": ("discover find --method weak-gls", discover_weak_gls, False, True),
     "pysindy_fd": ("pysindy PDE-FIND (FD + STLSQ)", pysindy_fd, True, True),
     "pysindy_weak": ("pysindy weak form (WeakPDELibrary + STLSQ)", pysindy_weak, True, True),
 }

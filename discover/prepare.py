@@ -195,9 +195,9 @@ def prepare_lazy(data, var, settings: FindSettings, *, time=None, time_unit="day
     s = settings
     if s.method == "auto":
         s = replace(s, method=auto_method(head, out.noise))
-    if s.method not in (*METHODS, "weak", "neural"):
+    if s.method not in (*METHODS, "weak", "weak-gls", "neural"):
         raise NotChunkable(
-            f"the chunked path (data above the memory budget) takes weak, neural and the "
+            f"the chunked path (data above the memory budget) takes weak, weak-gls, neural and the "
             f"derivative methods {', '.join(METHODS)}, not method={s.method!r}; give one, or a "
             "larger memory=",
             parameter="method",

@@ -66,6 +66,7 @@ from .differentiate import is_uniform
 from .errors import DataError
 from .library import Library, parse_symbol
 from .weak import product_rule, weak_parts
+from .weakgls import NoiseJacobian
 
 __all__ = [
     "Mollified",
@@ -126,20 +127,28 @@ class WeakGridSystems:
     #: per box size, ``(j, basis) -> columns`` of term ``j`` times each basis function of a
     #: coefficient field, exact by the product rule (:mod:`discover.fields`)
     modulators: list[Callable] = field(default_factory=list)
+    #: the first box size's rows as linear maps of the noise (generalized least squares)
+    jacobian: NoiseJacobian | None = None
 
     def debiased(self, fld: str, X: np.ndarray, y: np.ndarray, idx: Sequence[int]):
         """Least squares of ``y`` on the columns ``idx`` of ``X`` (the first box size) with
-        the noise's expected share of ``XᵀX`` and ``Xᵀy`` taken out (errors in variables);
-        ``None`` when no noise Gram is known or the corrected matrix is not positive
-        definite."""
+        the noise's expected share of ``XᵀX`` and ``Xᵀy`` taken out (errors in variables),
+        then, where it applies, one step of generalized least squares weighted by the
+        residual's noise covariance (:mod:`discover.weakgls`); ``None`` when no noise Gram
+        is known or the corrected matrix is not positive definite."""
         if self.noise_gram is None or not len(idx):
             return None
         nxx, nxy = self.noise_gram(fld, list(idx))
         A = X[:, list(idx)]
         G = A.T @ A - nxx
-        if np.any(np.linalg.eigvalsh(G) <= 1e-3 * np.diag(A.T @ A).min()):
-            return None
-        return np.linalg.solve(G, A.T @ y - nxy)
+        c = None
+        if not np.any(np.linalg.eigvalsh(G) <= 1e-3 * np.diag(A.T @ A).min()):
+            c = np.linalg.solve(G, A.T @ y - nxy)
+        if self.jacobian is not None:
+            start = c if c is not None else np.linalg.lstsq(A, y, rcond=None)[0]
+            step = self.jacobian.fit(fld, X, y, idx, start)
+            c = step if step is not None else c
+        return c
 
 
 def corner_wavenumber(u: np.ndarray, axis: int) -> int:
@@ -442,6 +451,7 @@ def grid_weak_systems(
     half_width: Sequence[int] | None = None,
     scales: Sequence[float] = SCALES,
     noise_correction: bool = True,
+    gls: bool = False,
 ) -> WeakGridSystems:
     """The weak-form regression systems of every field, built on the data's own grid.
 
@@ -457,6 +467,8 @@ def grid_weak_systems(
         Box sizes built, as multiples of ``half_width``.
     noise_correction : bool
         Correct powers of a field for the noise's bias (Hermite polynomials).
+    gls : bool
+        Debiased fits take the generalized least squares step (:mod:`discover.weakgls`).
 
     Returns
     -------
@@ -478,13 +490,14 @@ def grid_weak_systems(
     sigma = {f: _noise_sigma(raw[f]) if noise_correction else 0.0 for f in samples.fields}
     mesh = dict(zip(samples.coords, np.meshgrid(*axes, indexing="ij"), strict=True))
     systems, centers, n_eff, variants, modulators = [], [], [], [], []
-    noise_gram = None
+    noise_gram = jacobian = None
     for scale in scales:
         half = box_half_widths(half_width, missing.shape, scale)
         sys_, cen, ne, gram, mod = _one_size(
             library, parts, data, missing, sigma, mesh, axes, h, half, p, gram=not systems
         )
-        noise_gram = gram or noise_gram
+        if gram:
+            noise_gram, jacobian = gram
         modulators.append(mod)
         systems.append(sys_)
         centers.append(cen)
@@ -495,11 +508,14 @@ def grid_weak_systems(
         "corner_index": corners,
         "bump_power": p,
         "noise_sigma": sigma,
+        "generalized_least_squares": bool(gls and noise_correction),
     }
     logger.info("weak form on the grid: half-widths %s (corners %s)", half_width, corners)
     if not noise_correction:
-        noise_gram = None
-    return WeakGridSystems(systems, centers, n_eff, variants, info, noise_gram, modulators)
+        noise_gram = jacobian = None
+    return WeakGridSystems(
+        systems, centers, n_eff, variants, info, noise_gram, modulators, jacobian if gls else None
+    )
 
 
 def fresh_noise_fit(
@@ -523,7 +539,11 @@ def fresh_noise_fit(
         v = np.asarray(grid[f].values, dtype=float)
         grid[f] = grid[f].copy(data=v + sigma.get(f, 0.0) * rng.standard_normal(v.shape))
     again = grid_weak_systems(
-        replace(samples, grid=grid), library, half_width=built.info["half_width"], scales=(1.0,)
+        replace(samples, grid=grid),
+        library,
+        half_width=built.info["half_width"],
+        scales=(1.0,),
+        gls=built.jacobian is not None,
     )
     X, y = again.systems[0][fld]
     c = again.debiased(fld, X, y, idx)
@@ -596,6 +616,20 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
             py = _monomials(sp.Symbol(fld), library.fields)  # y = -∫ψ_t u_f
             nxy = np.array([-signs[i] * pair(py, polys[i], t_kern, kern[i]) for i in idx])
             return nxx, nxy
+
+        jac = NoiseJacobian(
+            data,
+            sigma,
+            polys,
+            kern,
+            signs,
+            t_kern,
+            stride,
+            keep,
+            list(library.fields),
+            {f: deriv(f, (0,) * ndim) for f in data},
+        )
+        ng = (ng, jac)
 
     def modulate(j: int, basis) -> np.ndarray:
         """Term ``j``'s columns with each basis function of a coefficient field."""

@@ -135,7 +135,7 @@ def test_toys_through_the_cli(toys, data, tmp_path):
 @pytest.mark.parametrize(
     ("option", "flag", "valid"),
     [
-        ("method", "--method", "valid methods: 'auto', 'neural', 'weak', 'fd'"),
+        ("method", "--method", "valid methods: 'auto', 'neural', 'weak', 'weak-gls', 'fd'"),
         ("regressor", "--regressor", "valid regressors: 'stlsq', 'sr3', 'lasso'"),
         ("select", "--select", "valid criteria: '1se', 'cv', 'bic', 'aic', 'knee'"),
         ("preset", "--preset", "valid presets: 'auto', 'none', 'weather'"),

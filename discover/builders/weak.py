@@ -12,10 +12,17 @@ __all__ = ["WeakGridBuilder"]
 class WeakGridBuilder(Builder):
     """Weak SINDy on the raw grid: one system per box size; the first is reported, the
     others check stability; backward elimination joins the path and the chosen model's
-    coefficients are debiased for the noise (errors in variables)."""
+    coefficients are debiased for the noise (errors in variables).
+
+    With ``gls`` (the ``"weak-gls"`` method) the chosen model's coefficients also take the
+    generalized least squares step of :mod:`discover.weakgls`.
+    """
+
+    def __init__(self, *, gls: bool = False):
+        self.gls = gls
 
     def build(self, prepared, library, settings) -> RegressionSystems:
-        built = grid_weak_systems(prepared.samples, library)
+        built = grid_weak_systems(prepared.samples, library, gls=self.gls)
         check_rows(len(built.centers[0]), library)
         systems = [
             RegressionSystem(
@@ -44,3 +51,4 @@ class WeakGridBuilder(Builder):
 
 
 BUILDERS.register("weak", WeakGridBuilder())
+BUILDERS.register("weak-gls", WeakGridBuilder(gls=True))
