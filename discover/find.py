@@ -137,7 +137,7 @@ def find(
         How derivatives are computed. ``weak``: the weak form on the data's own grid
         (:mod:`discover.weakgrid`; no derivative of the data).  ``weak-gls``: the same, with
         the chosen model's coefficients refitted by generalized least squares (WENDy's step,
-        :mod:`discover.weakgls`): lower variance at high noise, about 2.5 times the CPU time.
+        :mod:`discover.weakgls`): lower scatter at high noise, 1.2–3.5 times the time.
         ``auto`` (:func:`auto_method`):
         finite differences on grids whose estimated noise (:func:`estimate_noise`) is below
         ``NOISE_FOR_NEURAL`` (0.2% of the field's spread), the weak form on noisier uniform

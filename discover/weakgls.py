@@ -25,24 +25,21 @@ fields under a derivative that the test function takes (``u*u_x = ∂(u²/2)``,
 (every second query point per axis) would be cheaper but lost the gain: KdV at 50% noise
 2.3% against the ordinary fit's 2.0%.
 
-It is the ``"weak-gls"`` method of :func:`discover.find`, not the default: on 256 × 300
-grids it costs about 2.5 times the default's CPU time (KdV 7.7 s against about 2.5 s),
-which the sparse products of the kernels take.
+It is the ``"weak-gls"`` method of :func:`discover.find`, not the default: it costs 1.2–3.5
+times the default's time (the sparse products of the kernels: on a 256 × 300 KdV case 7.7 s of
+CPU against about 2.5 s) for a gain that is not general (below).
 
 Measured (σ = p·rms(u), weak SINDy's convention; ``python -m benchmarks --methods
-discover_weak discover_weak_gls``, 3 noise seeds, median worst coefficient error):
+discover_weak discover_weak_gls``, median worst coefficient error over the noise seeds; the
+runs are in ``benchmarks/results/weak_gls/``):
 
-* KdV (``kdv.mat``): 1.96% → 0.43% at 50% noise, 1.32% → 0.74% at 100%, at 3.5 times the
-  time (4.8 s → 17 s wall with two jobs on 2 cores);
-* the inviscid Burgers shock: 3.3% → 1.07% at 100% noise, 0.35% → 0.51% at 50%;
-* Burgers (``burgers.mat``) at 50%: 4.0% → 4.9% (worse);
+* KdV (``kdv.mat``) at 50% noise: 1.36% → 0.65% (6 seeds); at 100%: 0.98% → 1.09%;
+* the inviscid Burgers shock at 100%: 3.3% → 1.07% (3 seeds); at 50%: 0.35% → 0.51%;
+* Burgers (``burgers.mat``) at 50%: 3.1% → 3.3%; advection–diffusion at 50%: 2.8% → 2.5%;
 * KS on the whole domain and NLS: unchanged (too many rows; the complex fields' debiasing
-  does not take the step).
-* Twelve noisy copies of one shock draw at 100% noise (the test): the scatter of the
-  coefficient falls from 2.2% to 1.5%, with no bias beyond the scatter.  Through ``find`` on
-  10 random shock draws × 2 noises the step was within 3% in 8 of the 15 right selections,
-  the ordinary fit in 10: the gain in scatter does not always survive the selection's box
-  sizes.
+  does not take the step); the selections never change.
+* On the chosen model alone (twelve noisy copies of one shock draw at 100%, the slow test):
+  the coefficient's scatter falls from 2.2% to 1.5%, with no bias beyond the scatter.
 
 Examples
 --------
