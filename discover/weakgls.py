@@ -38,8 +38,9 @@ runs are in ``benchmarks/results/weak_gls/``):
 * Burgers (``burgers.mat``) at 50%: 3.1% → 3.3%; advection–diffusion at 50%: 2.8% → 2.5%;
 * KS on the whole domain and NLS: unchanged (too many rows; the complex fields' debiasing
   does not take the step); the selections never change.
-* On the chosen model alone (twelve noisy copies of one shock draw at 100%, the slow test):
-  the coefficient's scatter falls from 2.2% to 1.5%, with no bias beyond the scatter.
+* On the chosen model alone (four shock draws, twelve noisy copies each at 100%, as in the
+  slow test): the coefficient's scatter is 0.8–2.3% against the ordinary fit's 3.0–3.4%, the
+  mean errors within 0.4% (the step applied in 43 of 48 copies; the rest had over 800 rows).
 
 Examples
 --------
@@ -135,62 +136,58 @@ class NoiseJacobian:
         idx = list(idx)
         if not idx or any(self.polys[j] is None for j in idx) or not any(self.sigma.values()):
             return None
-        rows = self._rows(len(idx))
-        if rows is None:
+        if not self._fits(len(idx)):
             return None
         try:
-            return self._fit(fld, X, y, idx, c0, *rows)
+            return self._fit(fld, X, y, idx, c0)
         finally:
             self._placed.clear()
 
-    def _fit(self, fld, X, y, idx, c0, mask, sub) -> np.ndarray | None:
-        fields = self.fields
-        A, b = X[np.ix_(sub, idx)], y[sub]
-        jac = {f: [self._term(j, f, mask) for j in idx] for f in fields}
-        lhs = {f: (-self._place(self.t_kernel, mask)) if f == fld else None for f in fields}
+    def _fit(self, fld, X, y, idx, c0) -> np.ndarray | None:
+        """The weighted, debiased normal equations of the model, solved."""
+        A = X[:, idx]
+        jac = {f: [self._term(j, f) for j in idx] for f in self.fields}
+        lhs = {f: (-self._place(self.t_kernel)) if f == fld else None for f in self.fields}
         W = self._weights(jac, lhs, np.asarray(c0, dtype=float))
         if W is None:
             return None
-        G, h = A.T @ W @ A, A.T @ W @ b
-        own = tuple(int(f == fld) for f in fields)  # y = -∫ ∂_t ψ · u_fld
+        G, h = A.T @ W @ A, A.T @ W @ y
+        own = tuple(int(f == fld) for f in self.fields)  # y = -∫ ∂_t ψ · u_fld
         for a, j in enumerate(idx):
-            Pj = self._place(self.kernels[j], mask)
-            for k_, k in enumerate(idx):
-                M = (
-                    Pj
-                    @ sps.diags(self._cov(self.polys[j], self.polys[k]))
-                    @ self._place(self.kernels[k], mask).T
-                )
+            for k_ in range(a, len(idx)):  # the noise's share of G is symmetric
+                k = idx[k_]
+                M = self._weighted(j, self._cov(self.polys[j], self.polys[k]), self.kernels[k])
                 G[a, k_] -= self.signs[j] * self.signs[k] * _trace(W, M)
-            M = (
-                Pj
-                @ sps.diags(self._cov(self.polys[j], {own: 1.0}))
-                @ self._place(self.t_kernel, mask).T
-            )
+                G[k_, a] = G[a, k_]
+            M = self._weighted(j, self._cov(self.polys[j], {own: 1.0}), self.t_kernel)
             h[a] += self.signs[j] * _trace(W, M)
         if np.any(np.linalg.eigvalsh(0.5 * (G + G.T)) <= 1e-3 * np.diag(A.T @ W @ A).min()):
             return None
         return np.linalg.solve(G, h)
 
-    def _rows(self, n_terms: int):
-        """The lattice's rows (a mask over the lattice, their indices among the system's
-        rows), or ``None`` when the covariance would be too large or the rows too few."""
+    def _fits(self, n_terms: int) -> bool:
+        """Whether the dense covariance of the system's rows is affordable, and the rows
+        outnumber the terms."""
         box = int(np.prod([k.size for k in self.t_kernel]))
         n = int(self.keep.sum())
-        if n > ROWS or n * box > NONZEROS or n <= 3 * n_terms:
-            return None
-        return self.keep, np.arange(n)
+        return 3 * n_terms < n <= ROWS and n * box <= NONZEROS
 
-    def _place(self, kernels: list[np.ndarray], mask: np.ndarray) -> sps.csr_matrix:
-        """The separable kernel at every query point of ``mask``: rows, grid points."""
-        key = tuple(id(k) for k in kernels)  # one mask per fit (the cache is cleared after)
+    def _weighted(self, j: int, weight: np.ndarray, kernels: list[np.ndarray]):
+        """``P_j · diag(weight) · P_kᵀ``: term ``j``'s kernel against ``kernels``, weighted
+        at each grid point."""
+        return self._place(self.kernels[j]) @ sps.diags(weight) @ self._place(kernels).T
+
+    def _place(self, kernels: list[np.ndarray]) -> sps.csr_matrix:
+        """The separable kernel at every row's query point: rows × grid points (cached
+        during one fit)."""
+        key = tuple(id(k) for k in kernels)
         if key not in self._placed:
             shape = next(iter(self.data.values())).shape
             values = reduce(np.multiply.outer, kernels).ravel()
             offsets = np.ravel_multi_index(
                 np.indices([k.size for k in kernels]).reshape(len(shape), -1), shape
             )
-            starts = np.ravel_multi_index((np.argwhere(mask) * self.stride).T, shape)
+            starts = np.ravel_multi_index((np.argwhere(self.keep) * self.stride).T, shape)
             n = starts.size
             cols = (starts[:, None] + offsets[None, :]).ravel()
             self._placed[key] = sps.csr_matrix(
@@ -199,16 +196,12 @@ class NoiseJacobian:
             )
         return self._placed[key]
 
-    def _term(self, j: int, f: str, mask) -> sps.csr_matrix | None:
+    def _term(self, j: int, f: str) -> sps.csr_matrix | None:
         """``∂X_j/∂u_f``: the term's kernel times ``∂g_j/∂u_f`` at each grid point."""
         d = _derivative(self.polys[j], self.fields.index(f))
         if not d:
             return None
-        return (
-            self.signs[j]
-            * self._place(self.kernels[j], mask)
-            @ sps.diags(self._evaluate(d).ravel())
-        )
+        return self.signs[j] * self._place(self.kernels[j]) @ sps.diags(self._evaluate(d).ravel())
 
     def _cov(self, a: Poly, b: Poly) -> np.ndarray:
         """The noise's covariance of the (noise-corrected) polynomials ``a`` and ``b`` of the
