@@ -77,8 +77,6 @@ __all__ = ["NONZEROS", "ROWS", "NoiseJacobian"]
 ROWS = 800
 #: most kernel values of one term's sparse Jacobian
 NONZEROS = 4_000_000
-#: coarsest lattice, in query points per axis (2 · QUERY: boxes that just touch)
-MAX_THIN = 1
 #: ridge on the covariance, relative to its mean diagonal
 RIDGE = 1e-8
 
@@ -151,7 +149,8 @@ class NoiseJacobian:
         W = self._weights(jac, lhs, np.asarray(c0, dtype=float))
         if W is None:
             return None
-        G, h = A.T @ W @ A, A.T @ W @ y
+        AWA = A.T @ W @ A
+        G, h = AWA.copy(), A.T @ W @ y
         own = tuple(int(f == fld) for f in self.fields)  # y = -∫ ∂_t ψ · u_fld
         for a, j in enumerate(idx):
             for k_ in range(a, len(idx)):  # the noise's share of G is symmetric
@@ -161,7 +160,7 @@ class NoiseJacobian:
                 G[k_, a] = G[a, k_]
             M = self._weighted(j, self._cov(self.polys[j], {own: 1.0}), self.t_kernel)
             h[a] += self.signs[j] * _trace(W, M)
-        if np.any(np.linalg.eigvalsh(0.5 * (G + G.T)) <= 1e-3 * np.diag(A.T @ W @ A).min()):
+        if np.any(np.linalg.eigvalsh(0.5 * (G + G.T)) <= 1e-3 * np.diag(AWA).min()):
             return None
         return np.linalg.solve(G, h)
 
@@ -205,17 +204,14 @@ class NoiseJacobian:
 
     def _cov(self, a: Poly, b: Poly) -> np.ndarray:
         """The noise's covariance of the (noise-corrected) polynomials ``a`` and ``b`` of the
-        fields at each grid point, exactly (:func:`discover.weakgrid._pair_cov`)."""
-        from .weakgrid import _pair_cov
+        fields at each grid point, exactly (:func:`discover.weakgrid._poly_cov`)."""
+        from .weakgrid import _poly_cov
 
-        out = np.zeros(next(iter(self.data.values())).shape)
-        for ea, ca in a.items():
-            for eb, cb in b.items():
-                out += ca * cb * _pair_cov(ea, eb, self.data, self.sigma, self.fields)
-        return out.ravel()
+        return _poly_cov(a, b, self.data, self.sigma, self.fields).ravel()
 
     def _evaluate(self, poly: Poly) -> np.ndarray:
-        """The polynomial at the noisy data (for the weights only)."""
+        """The polynomial at the mollified data (:attr:`smooth`; else the data), for the
+        weights only."""
         out = np.zeros(next(iter(self.data.values())).shape)
         for e, c in poly.items():
             term = np.full(out.shape, c)

@@ -674,13 +674,20 @@ def _pair_cov(a: tuple, b: tuple, data, sigma, fields) -> np.ndarray:
     return out
 
 
-def _pair_sum(pa, pb, ka, kb, data, sigma, library, integrate) -> float:
-    """``Σ_rows Σ_z K_a K_b Cov(g_a, g_b)`` for two polynomial columns; ``integrate(v,
-    kernels)`` gives the test-function integrals of ``v`` at the kept rows."""
+def _poly_cov(pa: dict, pb: dict, data, sigma, fields) -> np.ndarray:
+    """The noise's covariance of two noise-corrected polynomials of the fields (monomial
+    form, :func:`_monomials`) at each grid point (:func:`_pair_cov` term by term)."""
     cov = np.zeros(next(iter(data.values())).shape)
     for ea, ca in pa.items():
         for eb, cb in pb.items():
-            cov = cov + ca * cb * _pair_cov(ea, eb, data, sigma, library.fields)
+            cov = cov + ca * cb * _pair_cov(ea, eb, data, sigma, fields)
+    return cov
+
+
+def _pair_sum(pa, pb, ka, kb, data, sigma, library, integrate) -> float:
+    """``Σ_rows Σ_z K_a K_b Cov(g_a, g_b)`` for two polynomial columns; ``integrate(v,
+    kernels)`` gives the test-function integrals of ``v`` at the kept rows."""
+    cov = _poly_cov(pa, pb, data, sigma, library.fields)
     if not np.any(cov):
         return 0.0
     return float(np.sum(integrate(cov, [x * y for x, y in zip(ka, kb)])))
