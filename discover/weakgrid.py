@@ -15,7 +15,11 @@ Bortz, J. Comput. Phys. 443, 2021) on this project's library and selection:
   4th-order library builds in a fraction of a second;
 * powers of the field are corrected for the noise's bias: with ``y = u + σ ε``, the
   probabilists' Hermite polynomial ``σ^k He_k(y/σ)`` has mean ``u^k`` (``y² - σ²``,
-  ``y³ - 3σ²y``), with σ estimated from 4th differences of the data.
+  ``y³ - 3σ²y``), with σ estimated from 4th differences of the data;
+* the noise shared between columns (one grid point's noise enters every column whose box
+  covers it) is known per row (:class:`RowNoise`), and the selection's Gram matrices are
+  taken net of it (:func:`discover.select.net_of_noise`), so that no term is kept for
+  cancelling another's noise.
 
 Test-function size (the corner rule)
 -------------------------------------
@@ -95,6 +99,10 @@ MAX_FRACTION = 0.15
 SCALES = (1.0, 1.3)
 #: query points per box half-width along each axis (the lattice's stride is ``m / QUERY``)
 QUERY = 4
+#: most grid values :class:`RowNoise` may visit, about 5 s on one core (beyond it the
+#: selection uses the raw Gram matrices: λ–ω's 110-term library on 128 × 128 × 101 would
+#: visit 7·10⁸, about a minute per box size; a 1-D library of 20 terms on 1024 × 251, 10⁷)
+NET_BUDGET = 50_000_000
 #: half-width of the mollifier used for terms that keep a derivative of the data, as a
 #: fraction of the test function's
 MOLLIFIER = 0.5
@@ -129,6 +137,8 @@ class WeakGridSystems:
     modulators: list[Callable] = field(default_factory=list)
     #: the first box size's rows as linear maps of the noise (generalized least squares)
     jacobian: NoiseJacobian | None = None
+    #: per box size, the noise's share of each row's Gram matrix (:class:`RowNoise`)
+    row_noise: list = field(default_factory=list)
 
     def debiased(self, fld: str, X: np.ndarray, y: np.ndarray, idx: Sequence[int]):
         """Least squares of ``y`` on the columns ``idx`` of ``X`` (the first box size) with
@@ -491,14 +501,16 @@ def grid_weak_systems(
     mesh = dict(zip(samples.coords, np.meshgrid(*axes, indexing="ij"), strict=True))
     systems, centers, n_eff, variants, modulators = [], [], [], [], []
     noise_gram = jacobian = None
+    row_noise = []
     for scale in scales:
         half = box_half_widths(half_width, missing.shape, scale)
-        sys_, cen, ne, gram, mod = _one_size(
+        sys_, cen, ne, gram, mod, noise = _one_size(
             library, parts, data, missing, sigma, mesh, axes, h, half, p, gram=not systems
         )
         if gram:
             noise_gram, jacobian = gram
         modulators.append(mod)
+        row_noise.append(noise if noise_correction else None)
         systems.append(sys_)
         centers.append(cen)
         n_eff.append(ne)
@@ -509,13 +521,15 @@ def grid_weak_systems(
         "bump_power": p,
         "noise_sigma": sigma,
         "generalized_least_squares": bool(gls and noise_correction),
+        "selection_net_of_shared_noise": bool(row_noise and row_noise[0] is not None),
     }
     logger.info("weak form on the grid: half-widths %s (corners %s)", half_width, corners)
     if not noise_correction:
         noise_gram = jacobian = None
     return WeakGridSystems(
-        systems, centers, n_eff, variants, info, noise_gram, modulators, jacobian if gls else None
-    )
+        systems, centers, n_eff, variants, info, noise_gram, modulators,
+        jacobian if gls else None, row_noise,
+    )  # fmt: skip
 
 
 def fresh_noise_fit(
@@ -631,6 +645,17 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
         )
         ng = (ng, jac)
 
+    noise = None
+    polys = [_monomials(g, library.fields) for g, _ in parts]
+    if any(v > 0 for v in sigma.values()) and RowNoise.cost(polys, missing.size) <= NET_BUDGET:
+        kern = [[_bump(m, p, b, hd) for m, b, hd in zip(half, beta, h)] for _, beta in parts]
+        signs = [(-1) ** sum(beta) for _, beta in parts]
+        t_kern = [_bump(m, p, b, hd) for m, b, hd in zip(half, t_order, h)]
+        noise = RowNoise(
+            polys, kern, signs, t_kern, list(library.fields), data, sigma,
+            lambda v, k: _correlate(v, k)[sel][keep],
+        )  # fmt: skip
+
     def modulate(j: int, basis) -> np.ndarray:
         """Term ``j``'s columns with each basis function of a coefficient field."""
         g, beta = parts[j]
@@ -638,7 +663,80 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
         flat = {c: m.ravel() for c, m in mesh.items()}
         return product_rule(beta, v, basis, flat, integral)
 
-    return systems, cen, float(max(2.0, keep.sum() * overlap)), ng, modulate
+    return systems, cen, float(max(2.0, keep.sum() * overlap)), ng, modulate, noise
+
+
+class RowNoise:
+    """The noise's expected share of ``[X y]ᵀ[X y]`` between columns, per row of the weak
+    form on the grid.
+
+    Row ``q`` of the column ``∂^β g`` (the derivative on the test function) carries the
+    noise ``Σ_z K_β(z − q) (g(y) − g(u))(z)``; two columns ``a``, ``b`` with polynomial ``g``
+    share ``E[δX_a δX_b] = Σ_z K_a K_b Cov(g_a, g_b)(z)`` of it (the Hermite covariance of the
+    noise-corrected polynomials, :func:`_poly_cov`), and the left-hand side
+    ``-∫ ∂_t ψ · u_f`` likewise.  Columns that keep a mollified derivative of the data
+    (``u*u_xx``) are not polynomials: their share is taken as zero.  Only shares between
+    two different columns are computed (:func:`discover.select.net_of_noise` uses no other).
+    """
+
+    def __init__(self, polys, kernels, signs, t_kernel, fields, data, sigma, integrate):
+        self.p = len(polys)
+        self.cols = [j for j, g in enumerate(polys) if g is not None]
+        self.polys, self.kernels, self.signs = polys, kernels, signs
+        self.t_kernel, self.fields = t_kernel, fields
+        self.data, self.sigma, self.integrate = data, sigma, integrate
+        self._cov: dict = {}
+        self._rows: dict = {}
+
+    @staticmethod
+    def cost(polys: Sequence[dict | None], grid_size: int) -> int:
+        """Grid values visited to compute every share (the pairs of polynomial columns,
+        the left-hand side included, whose covariance varies in space: those of two
+        linear columns are constant and cost nothing)."""
+        lin = [g for g in polys if g is not None and all(sum(e) <= 1 for e in g)]
+        nonlin = sum(g is not None for g in polys) - len(lin)
+        return (nonlin * (nonlin - 1) // 2 + nonlin * (len(lin) + 1)) * grid_size
+
+    def _column(self, j, fld):
+        """Polynomial, kernel and sign of column ``j`` (``self.p``: the left-hand side)."""
+        if j < self.p:
+            return self.polys[j], self.kernels[j], self.signs[j]
+        e = tuple(int(f == fld) for f in self.fields)
+        return {e: 1.0}, self.t_kernel, -1
+
+    def _pair(self, a, b, fld):
+        """Per-row share of columns ``a``, ``b`` (a scalar where it is the same in every
+        row: both linear in the fields, whose noise covariance is constant)."""
+        pa, ka, sa = self._column(a, fld)
+        pb, kb, sb = self._column(b, fld)
+        key = (tuple(sorted(pa.items())), tuple(sorted(pb.items())))
+        if key not in self._cov:
+            cov = _poly_cov(pa, pb, self.data, self.sigma, self.fields)
+            flat = np.ptp(cov) <= 1e-12 * max(float(np.abs(cov).max()), 1e-300)
+            self._cov[key] = float(cov.flat[0]) if flat else cov
+        cov = self._cov[key]
+        kk = [x * y for x, y in zip(ka, kb)]
+        if np.isscalar(cov):
+            return sa * sb * cov * float(np.prod([k.sum() for k in kk]))
+        return sa * sb * self.integrate(cov, kk)
+
+    def shares(self, fld: str, labels: np.ndarray, n_labels: int) -> np.ndarray:
+        """``(n_labels, p + 1, p + 1)``: the shares between columns summed over the rows of
+        each label (``labels``: one per row, ``0 … n_labels - 1``; the last column the
+        left-hand side of ``fld``); zero on the diagonal."""
+        p = self.p
+        out = np.zeros((n_labels, p + 1, p + 1))
+        cols = [*self.cols, p]
+        counts = np.bincount(labels, minlength=n_labels).astype(float)
+        for i, a in enumerate(cols):
+            for b in cols[i + 1 :]:
+                key = (a, b if b < p else fld)
+                if key not in self._rows:
+                    self._rows[key] = self._pair(a, b, fld)
+                v = self._rows[key]
+                s = counts * v if np.isscalar(v) else np.bincount(labels, v, minlength=n_labels)
+                out[:, a, b] = out[:, b, a] = s
+        return out
 
 
 def _monomials(g: sp.Expr, fields: Sequence[str]) -> dict | None:
