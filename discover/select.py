@@ -463,6 +463,33 @@ def _combine(R: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     return triangular(np.vstack(R)[:, :-1], np.vstack(R)[:, -1])
 
 
+def net_of_noise(R: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Factors of each group's ``[X y]ᵀ[X y]`` with the noise's expected share *between*
+    columns taken out (``noise[k]``'s off-diagonal: between two terms, and between a term
+    and ``y``); each column keeps its own.
+
+    In the weak form one grid point's noise enters every column whose test function covers
+    it, so a spurious term can lower a model's error by cancelling part of another column's
+    noise (errors in variables: ``⟨K_x, K_xxx⟩ = −‖K_xx‖²``, so ``u_xxx`` takes up noise of
+    ``u_x``), on held-out rows as well.  Net of the shared share that credit is gone, while
+    a noisy column still pays for its own noise (its fit does not carry to other rows).
+    Directions where the result is not positive semidefinite are clipped to zero (the
+    nearest such matrix).
+
+    >>> R = triangular(np.array([[1.0], [1.0]]), np.array([1.0, 0.5]))[None]
+    >>> N = np.array([[[1.0, 0.5], [0.5, 9.0]]])
+    >>> M = net_of_noise(R, N)[0]
+    >>> np.round(M.T @ M, 6).tolist()  # [[2, 1.5 - 0.5], [1.5 - 0.5, 1.25]]
+    [[2.0, 1.0], [1.0, 1.25]]
+    """
+    out = np.empty_like(R)
+    for k in range(len(R)):
+        M = R[k].T @ R[k] - (noise[k] - np.diag(np.diag(noise[k])))
+        lam, V = np.linalg.eigh((M + M.T) / 2)
+        out[k] = np.linalg.qr((V * np.sqrt(np.clip(lam, 0.0, None))).T, mode="r")
+    return out
+
+
 def refit(R: np.ndarray, idx: list[int]) -> np.ndarray:
     """Least-squares coefficients of the columns ``idx`` from a triangular factor ``R`` of
     ``[X y]`` (:func:`triangular`; any rows whose Gram matrix is that of the data will do),
@@ -842,6 +869,7 @@ def sparsity_path(
     n_eff: float | None = None,
     backward: bool = False,
     significance: float | None = None,
+    noise: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> SparsityPath:
     """Run ``regressor`` over a path of thresholds and score every distinct model.
 
@@ -867,12 +895,19 @@ def sparsity_path(
     significance : float, optional
         Criteria choose only among models whose every term is significant at this
         family-wise level (:meth:`SparsityPath.significance_cut`); None: no such filter.
+    noise : callable, optional
+        ``(labels, n_labels) -> (n_labels, p + 1, p + 1)``: the noise's expected share of
+        ``[X y]ᵀ[X y]`` summed over the rows of each label (``labels`` one per row, from 0);
+        fits and held-out errors are then net of its part between columns
+        (:func:`net_of_noise`).
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     folds = np.asarray(folds)
     _check_path_args(X, y, folds, regressor)
-    _, R, n = unit_stats(X, y, folds)
+    labels, R, n = unit_stats(X, y, folds)
+    if noise is not None:
+        R = net_of_noise(R, noise(np.searchsorted(labels, folds), labels.size))
     return _path(R, n, names, regressor, n_thresholds, alpha, n_eff, backward, significance)
 
 
@@ -1014,6 +1049,9 @@ class BlockFactors:
     fold : ndarray of int (U,)
         Each unit's cross-validation fold, ``0 … n_folds-1``.
     n_folds : int
+    noise : ndarray (U, p+1, p+1), optional
+        Each unit's expected noise share of ``[X y]ᵀ[X y]``: the folds' factors are then
+        net of it (:func:`net_of_noise`).
 
     Examples
     --------
@@ -1029,25 +1067,41 @@ class BlockFactors:
     block: np.ndarray
     fold: np.ndarray
     n_folds: int
+    noise: np.ndarray | None = None
 
     @classmethod
     def from_rows(
-        cls, X: np.ndarray, y: np.ndarray, points: np.ndarray, folds: np.ndarray, n_blocks: int = 8
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        points: np.ndarray,
+        folds: np.ndarray,
+        n_blocks: int = 8,
+        noise: Callable[[np.ndarray, int], np.ndarray] | None = None,
     ) -> BlockFactors:
         """The factors of rows at ``points`` with fold labels ``folds`` (blocks:
-        :func:`block_labels` with ``n_blocks`` slabs per coordinate)."""
+        :func:`block_labels` with ``n_blocks`` slabs per coordinate); ``noise`` as in
+        :func:`sparsity_path`."""
         fold_labels = np.unique(folds)
         n_folds = int(fold_labels.size)
         units = block_labels(points, n_blocks=n_blocks) * n_folds + np.searchsorted(
             fold_labels, folds
         )
-        return cls.from_units(X, y, units, n_folds)
+        return cls.from_units(X, y, units, n_folds, noise)
 
     @classmethod
-    def from_units(cls, X: np.ndarray, y: np.ndarray, units: np.ndarray, n_folds: int):
+    def from_units(
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        units: np.ndarray,
+        n_folds: int,
+        noise: Callable[[np.ndarray, int], np.ndarray] | None = None,
+    ):
         """The factors of rows with unit labels ``block * n_folds + fold``."""
         ulab, R, n = unit_stats(X, y, units)
-        return cls(R, n, ulab // n_folds, ulab % n_folds, n_folds)
+        N = None if noise is None else noise(np.searchsorted(ulab, units), ulab.size)
+        return cls(R, n, ulab // n_folds, ulab % n_folds, n_folds, N)
 
     @staticmethod
     def merge(parts: Sequence[BlockFactors]) -> BlockFactors:
@@ -1063,7 +1117,11 @@ class BlockFactors:
         ulab, inv = np.unique(keys, return_inverse=True)
         out_R = np.stack([_combine(R[inv == k]) for k in range(ulab.size)])
         out_n = np.bincount(inv, weights=n, minlength=ulab.size)
-        return BlockFactors(out_R, out_n, ulab // n_folds, ulab % n_folds, n_folds)
+        out_N = None
+        if all(q.noise is not None for q in parts):
+            N = np.concatenate([q.noise for q in parts])
+            out_N = np.stack([N[inv == k].sum(axis=0) for k in range(ulab.size)])
+        return BlockFactors(out_R, out_n, ulab // n_folds, ulab % n_folds, n_folds, out_N)
 
     @property
     def n_rows(self) -> int:
@@ -1076,7 +1134,15 @@ class BlockFactors:
     def fold_factors(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-fold factors ``(n_folds, p+1, p+1)`` and row counts."""
         Rf = np.stack([_combine(self.R[self.fold == f]) for f in range(self.n_folds)])
+        if self.noise is not None:
+            Rf = net_of_noise(Rf, _fold_sums(self.noise, self.fold, self.n_folds))
         return Rf, np.bincount(self.fold, weights=self.n, minlength=self.n_folds)
+
+
+def _fold_sums(noise: np.ndarray, fold: np.ndarray, n_folds: int, w=None) -> np.ndarray:
+    """Per-unit noise shares summed per fold (each unit counted ``w`` times)."""
+    w = np.ones(len(fold)) if w is None else w
+    return np.stack([np.tensordot(w[fold == f], noise[fold == f], 1) for f in range(n_folds)])
 
 
 class _Units:
@@ -1086,6 +1152,7 @@ class _Units:
     def __init__(self, factors: BlockFactors):
         self.n_folds = factors.n_folds
         self.R, self.n, self.fold = factors.R, factors.n, factors.fold
+        self.noise = factors.noise
         self.blocks, self.block = np.unique(factors.block, return_inverse=True)
 
     def resample(self, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -1101,6 +1168,8 @@ class _Units:
         Rf = np.stack(
             [_combine(self.R[self.fold == f], wu[self.fold == f]) for f in range(self.n_folds)]
         )
+        if self.noise is not None:
+            Rf = net_of_noise(Rf, _fold_sums(self.noise, self.fold, self.n_folds, wu))
         return Rf, nf
 
 
@@ -1124,6 +1193,7 @@ def ensemble(
     seed: int = 0,
     backward: bool = False,
     significance: float | None = None,
+    noise: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> Ensemble:
     """Repeat the whole selection on block-bootstrap resamples of the rows.
 
@@ -1136,7 +1206,8 @@ def ensemble(
     ``library_fraction < 1`` each resample also offers a random subset of the library
     (library bagging, Fasel et al. 2022); a term's inclusion
     then counts only the resamples that offered it.  Everything works on per-block normal
-    equations, so a resample costs nothing per data row.
+    equations, so a resample costs nothing per data row.  ``noise``, as in
+    :func:`sparsity_path`, nets the folds' Gram matrices of the noise's share.
 
     Examples
     --------
@@ -1157,7 +1228,7 @@ def ensemble(
     _check_path_args(X, y, folds, regressor)
     if not 0 < library_fraction <= 1:
         raise ValueError(f"library_fraction must be in (0, 1], not {library_fraction}")
-    factors = BlockFactors.from_rows(X, y, points, folds, n_blocks)
+    factors = BlockFactors.from_rows(X, y, points, folds, n_blocks, noise)
     return ensemble_factors(
         factors,
         names,
