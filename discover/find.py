@@ -56,6 +56,7 @@ from .select import (
     collinear_terms,
     ensemble,
     ensemble_factors,
+    net_of_noise,
     refine_by_swaps,
     refit,
     sparsity_path,
@@ -299,7 +300,7 @@ def fit_field(fld: str, built: RegressionSystems, library: Library, prepared: Pr
     else:
         zero = not np.any(tables[0][1])
         groups = [] if zero else collinear_terms(tables[0][0], library.names)
-        factors = [triangular(X, y) for X, y in tables]
+        factors = [_net(triangular(X, y), s, fld) for (X, y), s in zip(tables, built.systems)]
     if zero:
         raise DataError(f"the time derivative of '{fld}' is zero everywhere; nothing to explain")
     _warn_collinear(fld, groups)
@@ -476,7 +477,8 @@ def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
         path = sparsity_path_factors(system.factors[fld], library.names, **options)
     else:
         X, y = system.tables[fld]
-        path = sparsity_path(X, y, library.names, folds=system.folds, **options)
+        path = sparsity_path(X, y, library.names, folds=system.folds,
+                             noise=_noise_of(system, fld), **options)  # fmt: skip
     stable = _stability_check(factors, k)
     path.mark_unstable({c.support for c in path.candidates if not stable(c.support)})
     if built.backward:  # the weak form on the grid: single-term swaps of the pick
@@ -485,6 +487,23 @@ def _fit_variant(fld, built, k, factors, library, settings) -> VariantFit:
         best = path.best(settings.select)
     logger.info("%s %s: %s (cv %.3g)", fld, system.variant, best.terms, best.cv)
     return VariantFit(k, path, best, stable, factors)
+
+
+def _noise_of(system: RegressionSystem, fld: str):
+    """``(labels, n) ->`` the noise's expected share of ``[X y]ᵀ[X y]`` per label of the
+    rows of ``fld``, where the builder knows it; the selection is net of its part between
+    columns (:func:`discover.select.net_of_noise`)."""
+    if system.noise is None:
+        return None
+    return lambda labels, n: system.noise(fld, labels, n)
+
+
+def _net(R: np.ndarray, system: RegressionSystem, fld: str) -> np.ndarray:
+    """The factor ``R`` of all rows net of the noise's share, where it is known."""
+    noise = _noise_of(system, fld)
+    if noise is None:
+        return R
+    return net_of_noise(R[None], noise(np.zeros(system.n_rows, dtype=int), 1))[0]
 
 
 def _significance(built: RegressionSystems) -> float | None:
@@ -579,7 +598,8 @@ def _bootstrap(fit: VariantFit, system: RegressionSystem, fld: str, names, setti
         ens = ensemble_factors(system.factors[fld], names, **options)
     else:
         X, y = system.tables[fld]
-        ens = ensemble(X, y, names, points=system.points, folds=system.folds, **options)
+        ens = ensemble(X, y, names, points=system.points, folds=system.folds,
+                       noise=_noise_of(system, fld), **options)  # fmt: skip
     se_b, inclusion = np.maximum(ens.coef_se, ens.selection_se), ens.inclusion
     report = {
         "method": "block bootstrap of the selection",

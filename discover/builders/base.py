@@ -61,6 +61,10 @@ class RegressionSystem:
     #: basis on these rows (:mod:`discover.fields`); None: rows at points (the strong form
     #: multiplies by the basis there) or, with ``form="weak"``, not available
     modulate: Callable[..., np.ndarray] | None = None
+    #: ``(field, labels, n_labels) -> (n_labels, p + 1, p + 1)``: the noise's expected share
+    #: of ``[X y]ᵀ[X y]`` summed over the rows of each label (:class:`~discover.weakgrid.RowNoise`);
+    #: None: not known (the selection then uses the raw Gram matrices)
+    noise: Callable[..., np.ndarray] | None = None
 
     @property
     def n_rows(self) -> int:

@@ -11,8 +11,9 @@ __all__ = ["WeakGridBuilder"]
 
 class WeakGridBuilder(Builder):
     """Weak SINDy on the raw grid: one system per box size; the first is reported, the
-    others check stability; backward elimination joins the path and the chosen model's
-    coefficients are debiased for the noise (errors in variables).
+    others check stability; backward elimination joins the path; the selection is net of the
+    noise shared between columns, and the chosen model's coefficients are debiased for the
+    noise (errors in variables).
 
     With ``gls`` (the ``"weak-gls"`` method) the chosen model's coefficients also take the
     generalized least squares step of :mod:`discover.weakgls`.
@@ -32,9 +33,15 @@ class WeakGridBuilder(Builder):
                 block_folds(centers, n_folds=settings.n_folds, seed=settings.seed),
                 dict.fromkeys(tables, n_eff),
                 modulate=modulate,
+                noise=None if noise is None else noise.shares,
             )
-            for variant, tables, centers, n_eff, modulate in zip(
-                built.variants, built.systems, built.centers, built.n_eff, built.modulators
+            for variant, tables, centers, n_eff, modulate, noise in zip(
+                built.variants,
+                built.systems,
+                built.centers,
+                built.n_eff,
+                built.modulators,
+                built.row_noise,
             )
         ]
         return RegressionSystems(
