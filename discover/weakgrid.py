@@ -606,12 +606,13 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
     grids = [a[m : a.size - m][::s] for a, m, s in zip(axes, half, stride)]
     cen = np.stack([c[keep] for c in np.meshgrid(*grids, indexing="ij")], axis=1)
     overlap = np.prod([s / (2 * m + 1) for s, m in zip(stride, half)])
+    # each term's kernel, sign and polynomial (the noise Gram, the GLS step, RowNoise)
+    kern = [[_bump(m, p, b, hd) for m, b, hd in zip(half, beta, h)] for _, beta in parts]
+    signs = [(-1) ** sum(beta) for _, beta in parts]
+    polys = [_monomials(g, library.fields) for g, _ in parts]
+    t_kern = [_bump(m, p, b, hd) for m, b, hd in zip(half, t_order, h)]
     ng = None
     if gram:
-        kern = [[_bump(m, p, b, hd) for m, b, hd in zip(half, beta, h)] for _, beta in parts]
-        signs = [(-1) ** sum(beta) for _, beta in parts]
-        polys = [_monomials(g, library.fields) for g, _ in parts]
-        t_kern = [_bump(m, p, b, hd) for m, b, hd in zip(half, t_order, h)]
 
         def pair(pa, pb, ka, kb) -> float:
             if pa is None or pb is None:
@@ -646,11 +647,7 @@ def _one_size(library, parts, data, missing, sigma, mesh, axes, h, half, p, *, g
         ng = (ng, jac)
 
     noise = None
-    polys = [_monomials(g, library.fields) for g, _ in parts]
     if any(v > 0 for v in sigma.values()) and RowNoise.cost(polys, missing.size) <= NET_BUDGET:
-        kern = [[_bump(m, p, b, hd) for m, b, hd in zip(half, beta, h)] for _, beta in parts]
-        signs = [(-1) ** sum(beta) for _, beta in parts]
-        t_kern = [_bump(m, p, b, hd) for m, b, hd in zip(half, t_order, h)]
         noise = RowNoise(
             polys, kern, signs, t_kern, list(library.fields), data, sigma,
             lambda v, k: _correlate(v, k)[sel][keep],
