@@ -9,6 +9,7 @@ import importlib.util
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,12 @@ ADDED = {"schema_version"}
 ADDED_SETTINGS = {"fields": "none"}
 RTOL = 1e-10
 ATOL = 1e-12
+#: cases fitted by a network: float32 training takes other arithmetic paths on other CPUs
+#: (AVX2 against AVX-512 kernels), so where their pin differs they are held to the same
+#: equations (terms, left-hand sides, settings) with every coefficient within PORTABLE_RTOL
+#: (the towns on an AMD AVX2 machine: -0.07337 against the pinned -0.07268, 0.95%)
+NETWORK = {"noisy_neural", "stations", "towns"}
+PORTABLE_RTOL = 0.02
 _NUMBER = re.compile(r"(\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+)")
 
 
@@ -97,4 +104,56 @@ def test_golden(case, tmp_path):
     want = json.loads((HERE / f"{case}.json").read_text())
     got = json.loads(json.dumps(regen.run_case(case, shared_data_dir(), tmp_path)))
     diff = differences(want, got)
+    if diff and case in NETWORK:
+        note = f"{len(diff)} differences (another CPU?); equations within {PORTABLE_RTOL:.0%}"
+        warnings.warn(f"golden {case}: {note}", stacklevel=1)
+        diff = portable_differences(want, got)
     assert not diff, f"{len(diff)} differences, first: " + "; ".join(diff[:8])
+
+
+def portable(result: dict) -> dict:
+    """What a network-fitted case must keep on any CPU: each equation's left-hand side,
+    terms and coefficients, and the settings but for the noise estimate."""
+    find = result["find"]
+    return {
+        "equations": [
+            {"lhs": e["lhs"], "terms": [t["term"] for t in e["terms"]],
+             "coefs": [t["coef"] for t in e["terms"]]}
+            for e in find["equations"]
+        ],
+        "settings": {k: v for k, v in find["settings"].items() if k != "noise_estimate"},
+    }  # fmt: skip
+
+
+def portable_differences(want: dict, got: dict) -> list[str]:
+    """:func:`differences` of the :func:`portable` parts, coefficients to PORTABLE_RTOL."""
+    a, b = portable(want), portable(got)
+    out = [f"/settings/{k}: {v!r} -> {b['settings'].get(k)!r}"
+           for k, v in a["settings"].items() if b["settings"].get(k) != v]  # fmt: skip
+    if [(e["lhs"], e["terms"]) for e in a["equations"]] != [
+        (e["lhs"], e["terms"]) for e in b["equations"]
+    ]:
+        return [*out, f"/equations: {a['equations']} -> {b['equations']}"]
+    for i, (ea, eb) in enumerate(zip(a["equations"], b["equations"])):
+        for term, x, y in zip(ea["terms"], ea["coefs"], eb["coefs"]):
+            if not math.isclose(x, y, rel_tol=PORTABLE_RTOL):
+                out.append(f"/equations[{i}]/{term}: {x!r} -> {y!r}")
+    return out
+
+
+def test_portable_differences_hold_the_equation():
+    eq = {"lhs": "u_t", "terms": [{"term": "u_x", "coef": -1.0, "ci": [-1.1, -0.9]}]}
+    want = {"find": {"equations": [eq], "settings": {"method": "neural", "noise_estimate": 0.1}}}
+    near = json.loads(json.dumps(want))
+    near["find"]["equations"][0]["terms"][0]["coef"] = -1.01
+    near["find"]["settings"]["noise_estimate"] = 0.11
+    assert portable_differences(want, near) == []
+    far = json.loads(json.dumps(near))
+    far["find"]["equations"][0]["terms"][0]["coef"] = -1.05
+    assert portable_differences(want, far)
+    other = json.loads(json.dumps(near))
+    other["find"]["equations"][0]["terms"][0]["term"] = "u_xx"
+    assert portable_differences(want, other)
+    changed = json.loads(json.dumps(near))
+    changed["find"]["settings"]["method"] = "weak"
+    assert portable_differences(want, changed)
