@@ -3,7 +3,8 @@ see :mod:`benchmarks.neural_solver`; ``python -m benchmarks coverage``: see
 :mod:`benchmarks.coverage`; ``python -m benchmarks speed``: see :mod:`benchmarks.speed`;
 ``python -m benchmarks lambda-omega``: see :mod:`benchmarks.lambda_omega`; ``python -m
 benchmarks invert``: see :mod:`benchmarks.invert`; ``python -m benchmarks stations``: see
-:mod:`benchmarks.stations`."""
+:mod:`benchmarks.stations`; ``python -m benchmarks advection-diffusion-2d``: see
+:mod:`benchmarks.advection_diffusion_2d`."""
 
 import sys
 
@@ -32,6 +33,10 @@ if __name__ == "__main__":
         from .lambda_omega import main as lambda_omega
 
         sys.exit(lambda_omega(sys.argv[2:]))
+    if sys.argv[1:2] == ["advection-diffusion-2d"]:
+        from .advection_diffusion_2d import main as advection_diffusion_2d
+
+        sys.exit(advection_diffusion_2d(sys.argv[2:]))
     from .run import main
 
     sys.exit(main())

@@ -78,32 +78,52 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks lambda-omega", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--draws", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0, help="first draw")
-    parser.add_argument("--noise", type=float, nargs="+", default=[0.1, 0.2])
-    parser.add_argument("--grid", type=int, nargs=2, default=[128, 101], metavar=("NX", "NT"))
-    parser.add_argument("--bootstrap", type=int, default=100, help="find's n_bootstrap")
-    parser.add_argument("--no-pysindy", action="store_true")
-    args = parser.parse_args(argv)
+    args = draw_arguments(parser, argv, draws=5, seed=0, noise=[0.1, 0.2], grid=[128, 101])
     nx, nt = args.grid
     print(f"λ–ω {nx} × {nx} × {nt}, σ = p·rms per field, find(n_bootstrap={args.bootstrap})")
+    return draw_table(args, run_draw)
+
+
+def draw_arguments(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None,
+    *,
+    draws: int,
+    seed: int,
+    noise: list[float],
+    grid: list[int],
+) -> argparse.Namespace:
+    """The options of a benchmark of random draws on a 2-D grid, parsed."""
+    parser.add_argument("--draws", type=int, default=draws)
+    parser.add_argument("--seed", type=int, default=seed, help="first draw")
+    parser.add_argument("--noise", type=float, nargs="+", default=noise)
+    parser.add_argument("--grid", type=int, nargs=2, default=grid, metavar=("NX", "NT"))
+    parser.add_argument("--bootstrap", type=int, default=100, help="find's n_bootstrap")
+    parser.add_argument("--no-pysindy", action="store_true")
+    return parser.parse_args(argv)
+
+
+def draw_table(args: argparse.Namespace, run) -> int:
+    """Run ``run(seed, noise, nx=, nt=, n_bootstrap=, pysindy=)`` for every draw and noise
+    level; print one table row per method, then each method's count within 5% and median."""
+    nx, nt = args.grid
     print("\n| noise | draw | method | right | worst error | missed (−), extra (+) | wall | CPU |")
     print("|---|---|---|---|---|---|---|---|")
+    errors: dict[tuple[float, str], list[float]] = {}
     for noise in args.noise:
         for seed in range(args.seed, args.seed + args.draws):
-            res = run_draw(
-                seed,
-                noise,
-                nx=nx,
-                nt=nt,
-                n_bootstrap=args.bootstrap,
-                pysindy=not args.no_pysindy,
-            )
+            res = run(seed, noise, nx=nx, nt=nt, n_bootstrap=args.bootstrap,
+                      pysindy=not args.no_pysindy)  # fmt: skip
             for method, (s, wall, cpu) in res.items():
+                errors.setdefault((noise, method), []).append(s["max_error"])
                 print(
                     f"| {noise:.0%} | {seed} | {method} | {'yes' if s['right'] else 'no'} | "
                     f"{100 * s['max_error']:.2f}% | {_names(s)} | "
                     f"{wall:.0f} s | {cpu:.0f} s |",
                     flush=True,
                 )
+    print("\n| noise | method | within 5% | median worst error |\n|---|---|---|---|")
+    for (noise, method), e in errors.items():
+        ok = sum(x < 0.05 for x in e)
+        print(f"| {noise:.0%} | {method} | {ok}/{len(e)} | {100 * np.median(e):.2f}% |")
     return 0
