@@ -64,6 +64,7 @@ from .select import (
     triangular,
 )
 from .settings import FindSettings
+from .weakgrid import MIN_HALF as WEAK_MIN_HALF
 
 __all__ = ["Discovery", "find"]
 
@@ -387,7 +388,8 @@ def _long_record(system, samples) -> tuple[dict | None, int | None]:
     if half and samples.grid is not None:
         a = samples.grid[c].values
         step = float(abs(a[1] - a[0])) if a.size > 1 else 1.0
-        n = int((hi - lo) // max(half[0] * step / 2, 1e-300))
+        # boxes shrunk to fit a short axis (weakgrid.half_width_cap) do not make it long
+        n = int((hi - lo) // max(max(half[0], WEAK_MIN_HALF) * step / 2, 1e-300))
     else:
         n = np.unique(t).size - 1
     return ({c: (lo, hi)}, n) if hi > lo and n >= LONG_RECORD else (None, None)
