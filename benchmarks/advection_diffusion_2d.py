@@ -18,8 +18,7 @@ import argparse
 
 import numpy as np
 
-from .lambda_omega import _timed, draw_arguments, draw_table
-from .methods import _found, pysindy_weak, score
+from .lambda_omega import draw_arguments, draw_table, score_methods
 
 
 def dataset(seed: int, noise: float, *, nx: int = 40, nt: int = 31):
@@ -42,16 +41,9 @@ def dataset(seed: int, noise: float, *, nx: int = 40, nt: int = 31):
 
 
 def run_draw(seed: int, noise: float, *, nx: int, nt: int, n_bootstrap: int, pysindy: bool):
-    """One draw: ``{method: (score, wall s, CPU s)}``."""
-    import discover
-
+    """One draw: ``{method: (score, wall s, CPU s)}`` (find's defaults, degree 2)."""
     ds, truth = dataset(seed, noise, nx=nx, nt=nt)
-    res, wall, cpu = _timed(lambda: discover.find(ds, "u", n_bootstrap=n_bootstrap))
-    out = {"discover": (score(_found(res), truth), wall, cpu)}
-    if pysindy:
-        got, wall, cpu = _timed(lambda: pysindy_weak(ds, 2, truth, degree=2))
-        out["pysindy_weak"] = (score(got["found"], truth), wall, cpu)
-    return out
+    return score_methods(ds, truth, "u", pysindy=pysindy, degree=2, n_bootstrap=n_bootstrap)
 
 
 def main(argv: list[str] | None = None) -> int:

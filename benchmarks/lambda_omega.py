@@ -61,15 +61,21 @@ def _timed(fn):
 
 def run_draw(seed: int, noise: float, *, nx: int, nt: int, n_bootstrap: int, pysindy: bool):
     """One draw: ``{method: (score, wall s, CPU s)}``."""
+    ds, truth = dataset(seed, noise, nx=nx, nt=nt)
+    return score_methods(ds, truth, ["u", "v"], pysindy=pysindy, degree=3, max_order=2,
+                         n_bootstrap=n_bootstrap)  # fmt: skip
+
+
+def score_methods(ds, truth: dict, fields, *, pysindy: bool, degree: int, **find_options):
+    """``discover.find(ds, fields, degree=degree, **find_options)`` and, with ``pysindy``,
+    pysindy's weak form (order 2, the same ``degree``) on one draw, each scored against
+    ``truth``: ``{method: (score, wall s, CPU s)}``."""
     import discover
 
-    ds, truth = dataset(seed, noise, nx=nx, nt=nt)
-    res, wall, cpu = _timed(
-        lambda: discover.find(ds, ["u", "v"], max_order=2, degree=3, n_bootstrap=n_bootstrap)
-    )
+    res, wall, cpu = _timed(lambda: discover.find(ds, fields, degree=degree, **find_options))
     out = {"discover": (score(_found(res), truth), wall, cpu)}
     if pysindy:
-        got, wall, cpu = _timed(lambda: pysindy_weak(ds, 2, truth, degree=3))
+        got, wall, cpu = _timed(lambda: pysindy_weak(ds, 2, truth, degree=degree))
         out["pysindy_weak"] = (score(got["found"], truth), wall, cpu)
     return out
 

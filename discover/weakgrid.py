@@ -457,8 +457,8 @@ def box_half_widths(half_width: Sequence[int], shape: Sequence[int], scale: floa
 
     Clipped to ``[MIN_HALF, half_width_cap(n)]`` (the cap wins on short axes); where a
     larger box (``scale > 1``) would be clipped back to the chosen size, the axis takes a
-    box ``scale`` times *smaller*
-    instead, so that the neighbouring size always differs (the stability check and the
+    box ``scale`` times *smaller* instead, so that the neighbouring size differs (down to
+    ``SHORT_HALF`` on a short axis, ``MIN_HALF`` on a long one; the stability check and the
     discretization part of the interval compare against it: a neighbour equal to the chosen
     box would see no change, and the interval would miss the estimator's bias).
 
