@@ -35,7 +35,9 @@ clean field the corner sits at the resolution limit and the boxes stay small; wi
 moves down to where the noise floor meets the signal and the boxes grow.  On an axis of
 fewer than 54 points the size cap is below ``MIN_HALF`` and wins (down to ``SHORT_HALF``,
 :func:`half_width_cap`): there the number of distinct boxes, not each box's smoothing, sets
-the error.
+the error.  On such boxes the exponent ``p`` is lowered too (:func:`bump_power`), so that the
+bump keeps at least the width in grid points that it has at ``MIN_HALF``: a bump of 1 grid
+point's standard deviation is barely resolved, and its derivatives amplify the noise.
 
 Stability check and intervals: the same system is built with boxes :data:`SCALES` times the
 chosen size (smaller where a larger box would hit the size cap, :func:`box_half_widths`); a
@@ -79,6 +81,7 @@ __all__ = [
     "Mollified",
     "WeakGridSystems",
     "box_half_widths",
+    "bump_power",
     "corner_of_spectrum",
     "corner_wavenumber",
     "fresh_noise_fit",
@@ -236,6 +239,27 @@ def half_width_cap(n: int) -> int:
     (45, 6, 4)
     """
     return max(SHORT_HALF, round(MAX_FRACTION * n))
+
+
+def bump_power(order: int, half_width: Sequence[int]) -> int:
+    """The exponent ``p`` of the bump ``(1 - s²)^p`` for a library of derivative ``order``
+    on boxes of ``half_width`` grid points per axis.
+
+    ``order + BUMP_EXTRA``, unless a box is below ``MIN_HALF`` points (a short axis,
+    :func:`half_width_cap`): then ``p`` is lowered, down to ``order + 1``, so that the bump's
+    standard deviation ``m / √(2p + 3)`` stays at least that of the usual bump at
+    ``MIN_HALF`` points (1.75 grid points for a 3rd-order library).  A narrower bump is
+    barely resolved by the grid: its derivatives, sampled at about one point per standard
+    deviation, amplify the noise (2-D advection–diffusion on 40 × 40 × 31, half-widths
+    5, 6, 6, at 20% noise: ``p`` 9 → 4 takes the draws within 5% from 19 to 28 of 40).
+
+    >>> bump_power(3, [18, 20]), bump_power(3, [5, 6, 6]), bump_power(2, [7, 9])
+    (9, 4, 5)
+    """
+    p = order + BUMP_EXTRA
+    width = MIN_HALF / np.sqrt(2 * p + 3)
+    fit = int(np.floor(((min(half_width) / width) ** 2 - 3) / 2 + 1e-9))
+    return int(min(p, max(order + 1, fit)))
 
 
 def _bump(m: int, p: int, order: int, h: float) -> np.ndarray:
@@ -517,6 +541,9 @@ def grid_weak_systems(
     corners = None
     if half_width is None:
         half_width, corners = choose_half_widths(samples, p)
+        if bump_power(order, half_width) < p:  # a short axis: the corner rule for that shape
+            half_width, corners = choose_half_widths(samples, bump_power(order, half_width))
+    p = bump_power(order, half_width)
     raw = {f: np.asarray(samples.grid[f].values, dtype=float) for f in samples.fields}
     missing = np.zeros(raw[samples.fields[0]].shape)
     for v in raw.values():
