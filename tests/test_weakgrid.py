@@ -125,26 +125,29 @@ def test_short_boxes_take_a_lower_bump_power():
             assert wide or p == order + 1
 
 
+def _median_error_2d(seeds) -> float:
+    """Median worst coefficient error of ``find`` (``n_bootstrap=0``) over draws ``seeds`` of
+    the 2-D advection–diffusion benchmark (40 × 40 × 31, 20% noise)."""
+    from benchmarks.advection_diffusion_2d import dataset
+    from benchmarks.methods import score
+
+    errors = []
+    for seed in seeds:
+        ds, truth = dataset(seed, 0.2)
+        found = discover.find(ds, "u", n_bootstrap=0).equations[0].coefficients
+        errors.append(score(found, truth)["max_error"])
+    return float(np.median(errors))
+
+
 @pytest.mark.slow
 def test_short_axes_boxes_are_more_accurate_than_the_old_minimum(monkeypatch):
     """2-D advection–diffusion on 40 × 40 × 31 at 20% noise (the benchmark's draws 300–307,
     ``n_bootstrap=0``): the median worst coefficient error with the short-axis boxes is below
     the one with the old minimum of 8 points (24 draws measured: 5.3% against 12.8%)."""
-    from benchmarks.advection_diffusion_2d import dataset
-    from benchmarks.methods import score
-
-    def median_error() -> float:
-        errors = []
-        for seed in range(300, 308):
-            ds, truth = dataset(seed, 0.2)
-            found = discover.find(ds, "u", n_bootstrap=0).equations[0].coefficients
-            errors.append(score(found, truth)["max_error"])
-        return float(np.median(errors))
-
-    new = median_error()
+    new = _median_error_2d(range(300, 308))
     cap = weakgrid.half_width_cap
     monkeypatch.setattr(weakgrid, "half_width_cap", lambda n: max(weakgrid.MIN_HALF, cap(n)))
-    assert new < median_error()
+    assert new < _median_error_2d(range(300, 308))
     assert new < 0.08
 
 
@@ -154,20 +157,9 @@ def test_short_boxes_are_more_accurate_with_the_lower_bump_power(monkeypatch):
     lowered to fit the short boxes (``p`` = 4 on half-widths 5, 6, 6) is below the one with
     the usual ``p`` = 9 on the same boxes (40 draws measured: 29 against 19 within 5%;
     medians 3.1% against 5.3% on these 16)."""
-    from benchmarks.advection_diffusion_2d import dataset
-    from benchmarks.methods import score
-
-    def median_error() -> float:
-        errors = []
-        for seed in range(300, 316):
-            ds, truth = dataset(seed, 0.2)
-            found = discover.find(ds, "u", n_bootstrap=0).equations[0].coefficients
-            errors.append(score(found, truth)["max_error"])
-        return float(np.median(errors))
-
-    new = median_error()
+    new = _median_error_2d(range(300, 316))
     monkeypatch.setattr(weakgrid, "bump_power", lambda order, half: order + weakgrid.BUMP_EXTRA)
-    assert new < median_error()
+    assert new < _median_error_2d(range(300, 316))
     assert new < 0.045
 
 
