@@ -27,7 +27,6 @@ from ..library import parse_symbol
 from ..select import BlockFactors
 from ..weak import weak_parts
 from ..weakgrid import (
-    BUMP_EXTRA,
     MOLLIFIER,
     QUERY,
     SCALES,
@@ -38,8 +37,9 @@ from ..weakgrid import (
     _noise_sigma,
     _values,
     box_half_widths,
+    boxes_from_corners,
+    bump_power,
     corner_of_spectrum,
-    half_width_from_corner,
     line_spectra,
 )
 from .base import RegressionSystem, RegressionSystems, check_rows
@@ -57,7 +57,7 @@ class WeakSpec:
         self.axes = _axes(samples)
         self.h = [float(a[1] - a[0]) for a in self.axes]
         self.parts = [weak_parts(t) for t in library.terms]
-        self.p = max([max(b) for _, b in self.parts] + [1]) + BUMP_EXTRA
+        self.p = bump_power(max([max(b) for _, b in self.parts] + [1]), half_width)
         self.sigma = sigma
         #: the data's mollified derivatives a chunk keeps (one slab-sized array each)
         self.n_derivs = len({s for g, _ in self.parts for s in g.free_symbols
@@ -209,8 +209,10 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
     def build(self, prepared, library, settings) -> RegressionSystems:
         samples = prepared.samples
         parts = [weak_parts(t) for t in library.terms]
-        p = max([max(b) for _, b in parts] + [1]) + BUMP_EXTRA
-        half_width, corners = self._half_widths(samples, p)
+        order = max([max(b) for _, b in parts] + [1])
+        corners = self._corners(samples)
+        half_width, _ = boxes_from_corners([samples.grid.sizes[c] for c in samples.coords],
+                                           corners, order)  # fmt: skip
         head = {f: np.asarray(samples.grid[f].data[:64], dtype=float) for f in samples.fields}
         sigma = {f: _noise_sigma(v) for f, v in head.items()}
         spec = WeakSpec(samples, library, settings, half_width, sigma)
@@ -274,8 +276,8 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
         halo = per_step * 2 * spec.halo()
         return self._fit_steps(per_step, halo, spec.axes[0].size, least=2 * spec.halo())
 
-    def _half_widths(self, samples, p) -> tuple[list[int], list[int]]:
-        """The corner rule (:func:`discover.weakgrid.choose_half_widths`) on the spectra of
+    def _corners(self, samples) -> list[int]:
+        """The corners of the spectra (:func:`discover.weakgrid.choose_half_widths`) of
         every line, read slab by slab."""
         grid = samples.grid
         shape = [grid.sizes[c] for c in samples.coords]
@@ -294,7 +296,7 @@ class ChunkedWeakBuilder(ChunkedGridBuilder):
                     total, count = total + lines.sum(axis=0), count + lines.shape[0]
                 ks.append(corner_of_spectrum(total / count))
             corners.append(max(ks))
-        return [half_width_from_corner(n, c, p) for n, c in zip(shape, corners)], corners
+        return corners
 
 
 def _correlate_at(v, kernels, rows, strides) -> np.ndarray:
